@@ -1,0 +1,133 @@
+"""Run a workflow's audits and record every result in the audit-results table."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext, Outcome
+
+# Reserved keys of an audit entry; everything else is an argument of the function.
+AUDIT_KEYS = ("function", "blocking", "name")
+
+RESULT_COLUMNS = (
+    "run_id STRING, workflow_id STRING, job_id STRING, table_name STRING, ref STRING, "
+    "snapshot_id BIGINT, audit STRING, function STRING, arguments STRING, blocking BOOLEAN, "
+    "success BOOLEAN, severity STRING, expected STRING, actual STRING, audited_at TIMESTAMP"
+)
+
+
+def results_table() -> str:
+    return os.environ.get("SPARKPLATE_AUDIT_TABLE", "sparkplate.audit_results")
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    audit: str  # the entry's name (defaults to the function name)
+    function: str
+    arguments: dict[str, Any]
+    blocking: bool
+    success: bool
+    expected: str
+    actual: str
+
+    @property
+    def severity(self) -> str:
+        if self.success:
+            return "ok"
+        return "error" if self.blocking else "warning"
+
+    def line(self) -> str:
+        mark = {"ok": "pass", "warning": "WARN", "error": "FAIL"}[self.severity]
+        kind = "blocking" if self.blocking else "non-blocking"
+        text = f"  [{mark}] {self.audit} ({kind})"
+        return text if self.success else f"{text}: expected {self.expected}; got {self.actual}"
+
+
+def split_entry(entry: dict[str, Any]) -> tuple[str, str, bool, dict[str, Any]]:
+    function = str(entry["function"])
+    name = str(entry.get("name") or function)
+    blocking = bool(entry.get("blocking", True))
+    args = {k: v for k, v in entry.items() if k not in AUDIT_KEYS}
+    return name, function, blocking, args
+
+
+def run_audits(ctx: AuditContext, entries: list[dict[str, Any]]) -> list[AuditResult]:
+    """Run every audit (a failure does not stop the others, so one run shows all problems)."""
+    results = []
+    for entry in entries:
+        name, function, blocking, args = split_entry(entry)
+        try:
+            outcome = AUDIT_FUNCTIONS[function].run(ctx, **args)
+        except Exception as err:  # a bad argument or a Spark error is a failed audit, recorded
+            message = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+            outcome = Outcome(False, "the audit to run", f"error: {message}")
+        results.append(
+            AuditResult(
+                name, function, args, blocking, outcome.success, outcome.expected, outcome.actual
+            )
+        )
+    return results
+
+
+def record(
+    spark: SparkSession,
+    results: list[AuditResult],
+    *,
+    run_id: str,
+    workflow_id: str,
+    job_id: str,
+    table: str,
+    ref: str,
+    snapshot_id: int | None,
+) -> None:
+    """Append the results in one commit, creating the results table on first use."""
+    if not results:
+        return
+    target = results_table()
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {target.rsplit('.', 1)[0]}")
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {target} ({RESULT_COLUMNS}) USING iceberg "
+        "COMMENT 'Every audit sparkplate ran: what was checked, expected and found.'"
+    )
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows = [
+        (
+            run_id,
+            workflow_id,
+            job_id,
+            table,
+            ref,
+            snapshot_id,
+            r.audit,
+            r.function,
+            json.dumps(r.arguments, default=str, sort_keys=True),
+            r.blocking,
+            r.success,
+            r.severity,
+            r.expected,
+            r.actual,
+            now,
+        )
+        for r in results
+    ]
+    spark.createDataFrame(rows, schema=RESULT_COLUMNS).writeTo(target).append()
+
+
+def last_results(spark: SparkSession, table: str):
+    """The results of the latest audited run of `table`, or [] when none is recorded."""
+    target = results_table()
+    if not spark.catalog.tableExists(target):
+        return []
+    from sparkplate.iceberg import quote_string
+
+    return spark.sql(
+        f"SELECT * FROM {target} WHERE table_name = {quote_string(table)} AND run_id = "
+        f"(SELECT max_by(run_id, audited_at) FROM {target} WHERE table_name = "
+        f"{quote_string(table)}) ORDER BY audit"
+    ).collect()

@@ -1,0 +1,237 @@
+"""The `sparkplate` command: run workflows, load and generate mocks, show a table's state."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sparkplate import __version__
+from sparkplate.errors import AuditFailed, SparkplateError
+
+warehouse_option = click.option(
+    "--warehouse",
+    envvar="SPARKPLATE_WAREHOUSE",
+    default="warehouse",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Local Iceberg warehouse (Hadoop catalog). Env: SPARKPLATE_WAREHOUSE.",
+)
+
+
+def _param(ctx, option, values) -> dict[str, str]:
+    params = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r} is not NAME=VALUE", ctx=ctx, param=option)
+        params[name] = text
+    return params
+
+
+class Cli(click.Group):
+    """Prints a SparkplateError as one clear message instead of a stack trace."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AuditFailed as err:
+            click.secho(f"error: {err}", fg="red", err=True)
+            sys.exit(1)
+        except SparkplateError as err:
+            click.secho(f"error: {err}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=Cli)
+@click.version_option(__version__, prog_name="sparkplate")
+def main() -> None:
+    """Paved-path Spark + Iceberg pipelines."""
+
+
+@main.command()
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    callback=_param,
+    metavar="NAME=VALUE",
+    help="A workflow parameter; repeat for several.",
+)
+@warehouse_option
+def run(workflow: str, params: dict[str, str], warehouse: str) -> None:
+    """Run a workflow file (e.g. main.sch.yaml) locally."""
+    from sparkplate.runner import run_workflow
+
+    run_workflow(Path(workflow), params, warehouse=warehouse)
+
+
+@main.command()
+@click.argument("workflows", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(workflows: tuple[str, ...]) -> None:
+    """Check workflow files (and the workflows they call) without starting Spark."""
+    from sparkplate.workflow import validate as check
+
+    for path in workflows:
+        wf = check(Path(path))
+        click.echo(f"{path}: ok ({wf.id}, {len(wf.jobs)} jobs)")
+
+
+@main.group()
+def mock() -> None:
+    """Load or generate mock data."""
+
+
+@mock.command("load")
+@click.option("--project-dir", default=".", type=click.Path(file_okay=False, exists=True))
+@warehouse_option
+def mock_load(project_dir: str, warehouse: str) -> None:
+    """Create the source tables from src/mocks/*.yaml (role: source), replacing their rows."""
+    from sparkplate.mocks import MockSet, write_table
+    from sparkplate.session import local_session
+
+    mocks = MockSet.find(Path(project_dir)).sources()  # checked before Spark starts
+    spark = local_session("sparkplate-mock-load", warehouse=warehouse)
+    for m in mocks:
+        write_table(spark, m)
+        click.echo(f"loaded {len(m.rows)} rows into {m.table} from {m.path}")
+
+
+@mock.command("check")
+@click.argument("table")
+@click.option("--project-dir", default=".", type=click.Path(file_okay=False, exists=True))
+@warehouse_option
+def mock_check(table: str, project_dir: str, warehouse: str) -> None:
+    """Compare TABLE in the warehouse with its expected mock (on the partitions the mock has)."""
+    from sparkplate.mocks import MockSet, differences
+    from sparkplate.session import local_session
+
+    expected = MockSet.find(Path(project_dir)).get(table)
+    if expected.role != "expected":
+        raise SparkplateError(
+            f"the mock of {table} is a {expected.role} mock",
+            file=expected.path,
+            key="role",
+            fix="check a table whose mock has `role: expected`",
+        )
+    spark = local_session("sparkplate-mock-check", warehouse=warehouse)
+    if not spark.catalog.tableExists(table):
+        raise SparkplateError(
+            f"table {table} does not exist in {warehouse}", fix="run the main workflow first"
+        )
+    missing, unexpected = differences(spark, expected, table)
+    for label, rows in (("missing", missing), ("unexpected", unexpected)):
+        for row in rows[:20]:
+            click.echo(f"  {label}: {row.asDict()}")
+    if missing or unexpected:
+        raise AuditFailed(
+            f"{table} differs from {expected.path}: {len(missing)} expected rows "
+            f"missing, {len(unexpected)} rows not expected",
+            fix="compare the transform's output with the mock (nox -s tests)",
+        )
+    click.echo(f"{table} matches {expected.path} ({len(expected.rows)} rows)")
+
+
+@mock.command("generate")
+@click.argument("table")
+@click.option("--start-date", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--end-date", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--rows-per-day", default=100_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option(
+    "--titles",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many distinct titles to draw from.",
+)
+@warehouse_option
+def mock_generate(
+    table: str, start_date, end_date, rows_per_day: int, seed: int, titles: int, warehouse: str
+) -> None:
+    """Fill TABLE with synthetic viewing data, replacing the dates it covers."""
+    from sparkplate.mocks.generate import VIEWING_COLUMNS, viewing_rows
+    from sparkplate.session import local_session
+
+    start, end = start_date.date(), end_date.date()
+    if start > end:
+        raise SparkplateError(f"--start-date {start} is after --end-date {end}")
+    spark = local_session("sparkplate-mock-generate", warehouse=warehouse)
+    columns = ", ".join(f"{k} {v}" for k, v in VIEWING_COLUMNS.items())
+    if "." in table:
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {table.rsplit('.', 1)[0]}")
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {table} ({columns}) USING iceberg "
+        "PARTITIONED BY (playback_date)"
+    )
+    have = {f.name for f in spark.table(table).schema}
+    if not set(VIEWING_COLUMNS) <= have:
+        raise SparkplateError(
+            f"{table} lacks columns {sorted(set(VIEWING_COLUMNS) - have)}",
+            fix="generate into a table with the viewing columns: " + columns,
+        )
+    rows = viewing_rows(spark, start, end, rows_per_day, seed, titles)
+    rows.writeTo(table).overwritePartitions()
+    days = (end - start).days + 1
+    click.echo(f"generated {days * rows_per_day} rows in {table} for {start}..{end}")
+
+
+@main.group()
+def table() -> None:
+    """Look at a table's state."""
+
+
+@table.command("show")
+@click.argument("name")
+@click.option("--snapshots", "limit", default=10, show_default=True, help="How many to list.")
+@warehouse_option
+def table_show(name: str, limit: int, warehouse: str) -> None:
+    """Print a table's latest snapshots, branches, high-water mark and last audit results."""
+    from sparkplate import iceberg
+    from sparkplate.audits.record import last_results
+    from sparkplate.session import local_session
+
+    spark = local_session("sparkplate-table-show", warehouse=warehouse)
+    if not iceberg.table_exists(spark, name):
+        raise SparkplateError(
+            f"table {name} does not exist in {warehouse}",
+            fix="run the workflow first, or pass --warehouse",
+        )
+    click.echo(f"table {name}")
+    click.echo("snapshots (newest first):")
+    for s in spark.sql(
+        f"SELECT committed_at, snapshot_id, operation, summary FROM {name}.snapshots"
+        f" ORDER BY committed_at DESC LIMIT {int(limit)}"
+    ).collect():
+        summary = s.summary or {}
+        click.echo(
+            f"  {s.committed_at}  {s.snapshot_id}  {s.operation:<9} "
+            f"+{summary.get('added-records', 0)} -{summary.get('deleted-records', 0)} rows"
+        )
+    click.echo(
+        "refs: "
+        + ", ".join(
+            f"{r.name}={r.snapshot_id}"
+            for r in spark.sql(f"SELECT name, snapshot_id FROM {name}.refs").collect()
+        )
+    )
+    hwm = iceberg.read_hwm(spark, name)
+    click.echo(
+        "high-water mark: "
+        + (", ".join(f"{k}={v}" for k, v in sorted(hwm.items())) if hwm else "not set")
+    )
+    results = last_results(spark, name)
+    click.echo(
+        f"last audit results ({results[0].run_id}, {results[0].ref}):"
+        if results
+        else "last audit results: none recorded"
+    )
+    for r in results:
+        click.echo(f"  [{r.severity}] {r.audit}: expected {r.expected}; got {r.actual}")
+
+
+if __name__ == "__main__":
+    main()

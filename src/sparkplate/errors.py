@@ -1,0 +1,28 @@
+"""The one error type users see: it names the file, the key and the fix."""
+
+from __future__ import annotations
+
+
+class SparkplateError(Exception):
+    """A problem the user can fix; printed without a stack trace by the CLI."""
+
+    def __init__(
+        self, message: str, *, file: object = None, key: str | None = None, fix: str | None = None
+    ):
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.key = key
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f" [{self.key}]" if self.key else "") + ": "
+        elif self.key:
+            where = f"[{self.key}]: "
+        return where + self.message + (f"\n  fix: {self.fix}" if self.fix else "")
+
+
+class AuditFailed(SparkplateError):
+    """A blocking audit failed: nothing was published."""

@@ -1,0 +1,162 @@
+"""Iceberg table operations the runtime owns: WAP branches, publishing, table properties, HWM.
+
+Facts this relies on (Spark 3.5, Iceberg 1.5+):
+- `spark.wap.branch` is only honoured when the table has `write.wap.enabled=true`; otherwise the
+  write silently lands on main, so `enable_wap` sets the property before any branch write.
+- The conf must be unset after the write, or later "main" reads in the session read the branch.
+- `fast_forward` moves main to the branch's snapshot and fails when main moved meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pyspark.sql import DataFrame, SparkSession
+
+from sparkplate.errors import SparkplateError
+
+WAP_PREFIX = "wap_"
+HWM_PREFIX = "sparkplate.hwm."
+
+
+def quote_string(value: str) -> str:
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def table_exists(spark: SparkSession, table: str) -> bool:
+    return spark.catalog.tableExists(table)
+
+
+def require_table(spark: SparkSession, table: str, job: str) -> None:
+    if not table_exists(spark, table):
+        raise SparkplateError(
+            f"table {table} does not exist",
+            key=job,
+            fix="run the DDL job first (it creates the table)",
+        )
+
+
+def properties(spark: SparkSession, table: str) -> dict[str, str]:
+    return {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+
+
+def set_properties(spark: SparkSession, table: str, props: dict[str, str]) -> dict[str, str]:
+    """Set only what differs (each ALTER is a metadata commit); returns what changed."""
+    current = properties(spark, table)
+    changed = {k: str(v) for k, v in props.items() if current.get(k) != str(v)}
+    if changed:
+        assignments = ", ".join(f"{quote_string(k)}={quote_string(v)}" for k, v in changed.items())
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({assignments})")
+    return changed
+
+
+def enable_wap(spark: SparkSession, table: str) -> None:
+    set_properties(spark, table, {"write.wap.enabled": "true"})
+
+
+def branch_name(date: str, run_id: str) -> str:
+    """Deterministic, so another Spark application (a jar, an R job) can write the same branch."""
+    return WAP_PREFIX + re.sub(r"[^0-9A-Za-z_]", "", f"{date}_{run_id}".replace("-", ""))
+
+
+def branches(spark: SparkSession, table: str) -> list[str]:
+    return [
+        row.name
+        for row in spark.sql(f"SELECT name FROM {table}.refs WHERE type = 'BRANCH'").collect()
+    ]
+
+
+def main_snapshot_id(spark: SparkSession, table: str) -> int | None:
+    rows = spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()
+    return rows[0].snapshot_id if rows else None
+
+
+def branch_snapshot_id(spark: SparkSession, table: str, branch: str) -> int | None:
+    rows = spark.sql(
+        f"SELECT snapshot_id FROM {table}.refs WHERE name = {quote_string(branch)}"
+    ).collect()
+    return rows[0].snapshot_id if rows else None
+
+
+def drop_branch(spark: SparkSession, table: str, branch: str) -> None:
+    spark.sql(f"ALTER TABLE {table} DROP BRANCH IF EXISTS `{branch}`")
+
+
+@contextmanager
+def writes_to_branch(spark: SparkSession, branch: str) -> Iterator[None]:
+    spark.conf.set("spark.wap.branch", branch)
+    try:
+        yield
+    finally:
+        spark.conf.unset("spark.wap.branch")
+
+
+def read_branch(spark: SparkSession, table: str, branch: str) -> DataFrame:
+    return spark.read.option("branch", branch).table(table)
+
+
+def publish(spark: SparkSession, table: str, branch: str) -> int:
+    """Fast-forward main to the branch, then drop the branch; returns main's new snapshot id."""
+    catalog = spark.catalog.currentCatalog()
+    try:
+        spark.sql(
+            f"CALL {catalog}.system.fast_forward({quote_string(table)}, 'main', "
+            f"{quote_string(branch)})"
+        )
+    except Exception as err:  # py4j/analysis errors: keep Iceberg's message, drop the trace
+        drop_branch(spark, table, branch)
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        raise SparkplateError(
+            f"could not publish branch {branch} to main of {table}: {first_line}",
+            fix="main changed while this run was auditing (another writer?); run again",
+        ) from None
+    drop_branch(spark, table, branch)
+    return main_snapshot_id(spark, table)
+
+
+# --- high-water mark ------------------------------------------------------------------------------
+
+
+def _aware(value: str, tz: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
+
+
+def read_hwm(spark: SparkSession, table: str) -> dict[str, str]:
+    return {
+        k[len(HWM_PREFIX) :]: v
+        for k, v in properties(spark, table).items()
+        if k.startswith(HWM_PREFIX)
+    }
+
+
+def set_hwm(
+    spark: SparkSession, table: str, valid_through: str, tz: str, run_id: str
+) -> tuple[bool, dict[str, str]]:
+    """Move the HWM forward to `valid_through`; never back. Returns (moved, the HWM now)."""
+    try:
+        new = _aware(valid_through, tz)
+    except (ValueError, KeyError) as err:
+        raise SparkplateError(
+            f"bad high-water mark {valid_through!r} / {tz!r}: {err}",
+            fix="use an ISO datetime (2024-01-31T23:59:59) and an IANA "
+            "timezone (UTC, America/Los_Angeles)",
+        ) from None
+    current = read_hwm(spark, table)
+    if (
+        current.get("datetime")
+        and _aware(current["datetime"], current.get("timezone", "UTC")) >= new
+    ):
+        return False, current
+    hwm = {
+        "datetime": new.replace(tzinfo=None).isoformat(),
+        "timezone": tz,
+        "snapshot_id": str(main_snapshot_id(spark, table)),
+        "run_id": run_id,
+    }
+    set_properties(spark, table, {HWM_PREFIX + k: v for k, v in hwm.items()})
+    return True, hwm

@@ -1,0 +1,97 @@
+"""YAML mocks for every recipe: read and check them without Spark, then make frames or tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.functions import lit
+
+from sparkplate.errors import SparkplateError
+from sparkplate.mocks.spec import Mock, load_yaml, read_mock
+
+__all__ = ["Mock", "MockSet", "load_yaml", "read_mock", "to_frame", "write_table"]
+
+MOCKS_DIR = Path("src") / "mocks"
+
+
+def to_frame(spark: SparkSession, mock: Mock) -> DataFrame:
+    rows = [tuple(row[name] for name in mock.columns) for row in mock.rows]
+    return spark.createDataFrame(rows, schema=mock.ddl_columns)
+
+
+def write_table(spark: SparkSession, mock: Mock, frame: DataFrame | None = None) -> None:
+    """Create the mock's table if needed and replace its contents with the mock's rows."""
+    namespace = mock.table.rsplit(".", 1)[0] if "." in mock.table else None
+    if namespace:
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
+    partitioning = (
+        f" PARTITIONED BY ({', '.join(mock.partitioned_by)})" if mock.partitioned_by else ""
+    )
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {mock.table} ({mock.ddl_columns}) USING iceberg" + partitioning
+    )
+    rows = frame if frame is not None else to_frame(spark, mock)
+    rows.writeTo(mock.table).overwrite(lit(True))
+
+
+class MockSet:
+    """All mocks of a project, checked on load; look them up by table name."""
+
+    def __init__(self, mocks: list[Mock], spark: SparkSession | None = None):
+        self.spark = spark
+        self._by_table: dict[str, Mock] = {}
+        for mock in mocks:
+            if mock.table in self._by_table:
+                raise SparkplateError(
+                    f"table {mock.table} already has a mock in {self._by_table[mock.table].path}",
+                    file=mock.path,
+                    key="table",
+                    fix="keep one mock file per table",
+                )
+            self._by_table[mock.table] = mock
+
+    @classmethod
+    def find(cls, project_root: Path, spark: SparkSession | None = None) -> MockSet:
+        mocks_dir = project_root / MOCKS_DIR
+        paths = sorted(mocks_dir.glob("*.yaml")) + sorted(mocks_dir.glob("*.yml"))
+        if not paths:
+            raise SparkplateError(
+                "no mocks found",
+                file=mocks_dir,
+                fix="add one YAML file per table, e.g. some_db.source_table.yaml",
+            )
+        return cls([read_mock(p, project_root) for p in paths], spark)
+
+    def __iter__(self):
+        return iter(self._by_table.values())
+
+    def get(self, table: str) -> Mock:
+        try:
+            return self._by_table[table]
+        except KeyError:
+            raise SparkplateError(
+                f"no mock for table {table}", fix=f"mocks exist for: {', '.join(self._by_table)}"
+            ) from None
+
+    def frame(self, table: str) -> DataFrame:
+        if self.spark is None:
+            raise RuntimeError("MockSet was created without a Spark session")
+        return to_frame(self.spark, self.get(table))
+
+    def sources(self) -> list[Mock]:
+        return [m for m in self if m.role == "source"]
+
+
+def differences(spark: SparkSession, mock: Mock, table: str) -> tuple[list, list]:
+    """(expected rows missing from `table`, rows in `table` the mock does not expect).
+
+    Only the partitions the mock has rows for are compared, so other dates may hold anything.
+    """
+    expected = to_frame(spark, mock)
+    actual = spark.table(table).select(*mock.columns)
+    if mock.partitioned_by:
+        actual = actual.join(
+            expected.select(*mock.partitioned_by).distinct(), list(mock.partitioned_by), "left_semi"
+        )
+    return (expected.exceptAll(actual).collect(), actual.exceptAll(expected).collect())

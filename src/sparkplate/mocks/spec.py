@@ -1,0 +1,242 @@
+"""YAML mocks: one file per table, typed by its own `columns` or by the table's DDL.
+
+    table: some_db.source_table      # the table the rows belong to
+    role: source                     # source: loaded into the warehouse; expected: a test's answer
+    columns: {title_id: INT, ...}    # or `ddl: ddl/top_titles.sql` to take the DDL's columns
+    partitioned_by: [playback_date]  # optional, for tables `sparkplate mock load` creates
+    params: {date: 2024-01-01}       # optional: the run an expected mock is the answer to
+    rows:
+      - {title_id: 1, country_code: US, view_hours: 1.5, playback_date: 2024-01-01}
+
+Everything here runs without Spark, so a bad mock is reported before a JVM starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sparkplate.ddl import read_ddl_columns
+from sparkplate.errors import SparkplateError
+
+ROLES = ("source", "expected")
+_DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT"}
+_FLOAT_TYPES = {"FLOAT", "DOUBLE"}
+_OTHER_TYPES = {"STRING", "BOOLEAN", "DATE", "TIMESTAMP"}
+
+
+class YamlLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. Otherwise the country code NO (Norway) reads as False."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text(), Loader=YamlLoader)  # noqa: S506 (a SafeLoader)
+    except FileNotFoundError:
+        raise SparkplateError("file not found", file=path) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SparkplateError(
+            f"malformed YAML{where}: {getattr(err, 'problem', err)}",
+            file=path,
+            fix="correct the YAML syntax (indentation, quotes, colons)",
+        ) from None
+
+
+def normalize_type(type_name: str) -> str:
+    return re.sub(r"\s+", "", str(type_name)).upper().replace("INTEGER", "INT")
+
+
+def is_supported_type(type_name: str) -> bool:
+    t = normalize_type(type_name)
+    return t in _INTEGER_TYPES | _FLOAT_TYPES | _OTHER_TYPES or bool(_DECIMAL.fullmatch(t))
+
+
+def convert(value: Any, type_name: str) -> Any:
+    """The Python value Spark expects for `type_name`; ValueError says why not."""
+    if value is None:
+        return None
+    t = normalize_type(type_name)
+    if t in _INTEGER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number for {t}, got {value!r}")
+        return value
+    if t in _FLOAT_TYPES:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"expected a number for {t}, got {value!r}")
+        return float(value)
+    if t == "STRING":
+        if not isinstance(value, str):
+            raise ValueError(f"expected text for STRING, got {value!r} (quote it)")
+        return value
+    if t == "BOOLEAN":
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value
+    if t == "DATE":
+        if isinstance(value, dt.datetime):
+            raise ValueError(f"expected a date (YYYY-MM-DD), got a timestamp {value!r}")
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}") from None
+    if t == "TIMESTAMP":
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            return dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(f"expected a timestamp (YYYY-MM-DD HH:MM:SS), got {value!r}") from None
+    if _DECIMAL.fullmatch(t):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError(f"expected a decimal number, got {value!r}") from None
+    raise ValueError(f"unsupported type {type_name}")
+
+
+@dataclass(frozen=True)
+class Mock:
+    path: Path
+    table: str
+    role: str
+    columns: dict[str, str]  # name -> normalized Spark SQL type, in order
+    partitioned_by: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]  # converted values, every column present
+    params: dict[str, str]  # for expected mocks: the run parameters they answer
+
+    @property
+    def ddl_columns(self) -> str:
+        return ", ".join(f"{name} {type_}" for name, type_ in self.columns.items())
+
+
+def _require(doc: dict, key: str, path: Path, fix: str) -> Any:
+    if key not in doc or doc[key] in (None, ""):
+        raise SparkplateError(f"missing key '{key}'", file=path, key=key, fix=fix)
+    return doc[key]
+
+
+def _columns(doc: dict, path: Path, project_root: Path) -> dict[str, str]:
+    declared = doc.get("columns")
+    if declared is not None and not isinstance(declared, dict):
+        raise SparkplateError(
+            "'columns' must map column names to types",
+            file=path,
+            key="columns",
+            fix="write e.g. `columns: {title_id: INT}`",
+        )
+    declared = {str(k).lower(): normalize_type(v) for k, v in (declared or {}).items()}
+    for name, type_ in declared.items():
+        if not is_supported_type(type_):
+            raise SparkplateError(
+                f"unsupported type {type_}",
+                file=path,
+                key=f"columns.{name}",
+                fix="use INT, BIGINT, DOUBLE, STRING, BOOLEAN, DATE, TIMESTAMP or DECIMAL(p,s)",
+            )
+    if "ddl" not in doc:
+        if not declared:
+            raise SparkplateError(
+                "the mock has neither 'columns' nor 'ddl'",
+                file=path,
+                fix="add `ddl: ddl/<table>.sql` or a `columns:` mapping",
+            )
+        return declared
+    ddl_path = project_root / str(doc["ddl"])
+    from_ddl = {k: normalize_type(v) for k, v in read_ddl_columns(ddl_path).items()}
+    if declared and declared != from_ddl:
+        raise SparkplateError(
+            f"'columns' {declared} do not match the DDL's {from_ddl}",
+            file=path,
+            key="columns",
+            fix=f"drop 'columns' or make them match {ddl_path}",
+        )
+    return from_ddl
+
+
+def read_mock(path: Path, project_root: Path) -> Mock:
+    doc = load_yaml(path)
+    if not isinstance(doc, dict):
+        raise SparkplateError("a mock must be a mapping with 'table', 'role' and 'rows'", file=path)
+    table = str(_require(doc, "table", path, "name the table, e.g. `table: some_db.source_table`"))
+    role = _require(doc, "role", path, f"set `role:` to one of {', '.join(ROLES)}")
+    if role not in ROLES:
+        raise SparkplateError(
+            f"unknown role {role!r}", file=path, key="role", fix=f"use one of {', '.join(ROLES)}"
+        )
+    columns = _columns(doc, path, project_root)
+    partitioned_by = tuple(str(c).lower() for c in doc.get("partitioned_by") or ())
+    for name in partitioned_by:
+        if name not in columns:
+            raise SparkplateError(
+                f"partition column '{name}' is not a column",
+                file=path,
+                key="partitioned_by",
+                fix=f"use one of {', '.join(columns)}",
+            )
+    params = doc.get("params") or {}
+    if not isinstance(params, dict):
+        raise SparkplateError(
+            "'params' must be a mapping",
+            file=path,
+            key="params",
+            fix="e.g. `params: {date: 2024-01-01, top_n: 3}`",
+        )
+    raw_rows = doc.get("rows") or []
+    if not isinstance(raw_rows, list):
+        raise SparkplateError("'rows' must be a list of mappings", file=path, key="rows")
+    rows = []
+    for i, raw in enumerate(raw_rows):
+        if not isinstance(raw, dict):
+            raise SparkplateError(
+                "a row must be a mapping of column to value", file=path, key=f"rows[{i}]"
+            )
+        raw = {str(k).lower(): v for k, v in raw.items()}
+        for name in raw:
+            if name not in columns:
+                raise SparkplateError(
+                    f"column '{name}' is not in the table's columns",
+                    file=path,
+                    key=f"rows[{i}].{name}",
+                    fix=f"use only {', '.join(columns)}",
+                )
+        row = {}
+        for name, type_ in columns.items():
+            try:
+                row[name] = convert(raw.get(name), type_)
+            except ValueError as err:
+                raise SparkplateError(
+                    str(err),
+                    file=path,
+                    key=f"rows[{i}].{name}",
+                    fix=f"give a {type_} value, or null",
+                ) from None
+        rows.append(row)
+    return Mock(
+        path=path,
+        table=table,
+        role=role,
+        columns=columns,
+        partitioned_by=partitioned_by,
+        rows=tuple(rows),
+        params={str(k): str(v) for k, v in params.items()},
+    )

@@ -1,0 +1,99 @@
+"""Local Spark sessions: the embedded default every generated project runs on.
+
+On a cluster, spark-submit (or the platform) creates the session and sparkplate uses it as is:
+`local_session` only configures what is not configured yet.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from sparkplate.versions import ICEBERG_RUNTIME
+
+DEFAULT_CATALOG = "local"
+
+
+def settings_from_env(warehouse: str | os.PathLike | None = None) -> dict[str, str]:
+    """Where things live, from options first, then environment variables, then defaults."""
+    return {
+        "warehouse": str(
+            Path(warehouse or os.environ.get("SPARKPLATE_WAREHOUSE", "warehouse")).resolve()
+        ),
+        "catalog": os.environ.get("SPARKPLATE_CATALOG", DEFAULT_CATALOG),
+        "master": os.environ.get("SPARKPLATE_MASTER", "local[*]"),
+        "driver_memory": os.environ.get("SPARKPLATE_DRIVER_MEMORY", "2g"),
+    }
+
+
+def cache_dir() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sparkplate"
+    return Path(os.environ.get("SPARKPLATE_CACHE", default))
+
+
+def iceberg_jar_config() -> dict[str, str]:
+    """Spark settings that put the Iceberg runtime on the classpath.
+
+    The jar is fetched once with Spark's own dependency resolver into sparkplate's cache; later
+    sessions point at the cached file directly, so they start offline. SPARKPLATE_ICEBERG_JAR
+    names a jar you already have.
+    """
+    explicit = os.environ.get("SPARKPLATE_ICEBERG_JAR")
+    if explicit:
+        return {"spark.jars": explicit}
+    ivy = cache_dir() / "ivy"
+    group, artifact, version = ICEBERG_RUNTIME.split(":")
+    cached = ivy / "jars" / f"{group}_{artifact}-{version}.jar"
+    if cached.is_file():
+        return {"spark.jars": str(cached)}
+    return {"spark.jars.packages": ICEBERG_RUNTIME, "spark.jars.ivy": str(ivy)}
+
+
+def local_session(
+    app_name: str = "sparkplate",
+    *,
+    iceberg: bool = True,
+    warehouse: str | os.PathLike | None = None,
+) -> SparkSession:
+    """A small local session; with `iceberg`, a Hadoop catalog under `warehouse` is the default."""
+    settings = settings_from_env(warehouse)
+    log_level = os.environ.get("SPARKPLATE_SPARK_LOG_LEVEL", "ERROR")
+    java_options = (
+        f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties').as_uri()} "
+        f"-Dsparkplate.log.level={log_level}"
+    )
+    if settings["master"].startswith("local"):
+        # A laptop's hostname may resolve to an address that is not reachable from itself.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(settings["master"])
+        .config("spark.driver.memory", settings["driver_memory"])
+        .config("spark.driver.extraJavaOptions", java_options)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # Small data on a laptop: a handful of shuffle partitions beats the default 200.
+        .config(
+            "spark.sql.shuffle.partitions", os.environ.get("SPARKPLATE_SHUFFLE_PARTITIONS", "4")
+        )
+        .config("spark.sql.session.timeZone", "UTC")
+    )
+    if iceberg:
+        catalog = settings["catalog"]
+        for key, value in iceberg_jar_config().items():
+            builder = builder.config(key, value)
+        builder = (
+            builder.config(
+                "spark.sql.extensions",
+                "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+            )
+            .config(f"spark.sql.catalog.{catalog}", "org.apache.iceberg.spark.SparkCatalog")
+            .config(f"spark.sql.catalog.{catalog}.type", "hadoop")
+            .config(f"spark.sql.catalog.{catalog}.warehouse", settings["warehouse"])
+            .config("spark.sql.defaultCatalog", catalog)
+        )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(log_level)  # pyspark resets the level at start-up
+    return session

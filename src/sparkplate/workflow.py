@@ -1,0 +1,240 @@
+"""Workflow files (`*.sch.yaml`): parse, validate and resolve parameters, all without Spark.
+
+    workflow:
+      id: top_titles.main
+      params: {date: null, target_table: prod_db.top_titles}   # null: must be given at run time
+      jobs:
+        - job: {id: ddl, type: Spark, script: ddl/top_titles.sql}
+        - template:
+            id: wap
+            type: wap
+            table: ${target_table}
+            partition: {date: "${date}"}
+            jobs: [...]
+            audits: [{function: table_should_not_be_empty, blocking: true}]
+
+Jobs run in the order they are listed. `${name}` in any string is replaced by a parameter.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sparkplate.errors import SparkplateError
+from sparkplate.mocks.spec import load_yaml
+
+PARAM_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Parameters every run has without declaring them.
+BUILTIN_PARAMS = ("run_id", "workflow_id", "project_dir")
+# `trigger` and `notifications` are for the scheduler; the local runner only checks their place.
+WORKFLOW_KEYS = ("id", "description", "owner", "trigger", "notifications", "params", "jobs")
+
+
+@dataclass
+class Job:
+    id: str
+    type: str
+    spec: dict[str, Any]  # the job's keys as written (strings still hold ${...})
+    key: str  # where it is in the file, e.g. "workflow.jobs[2].template"
+    jobs: list[Job] = field(default_factory=list)  # for templates: the jobs they wrap
+
+
+@dataclass
+class Workflow:
+    path: Path
+    id: str
+    params: dict[str, str | None]  # declared parameters and their defaults
+    jobs: list[Job]
+    spec: dict[str, Any]
+
+    @property
+    def project_dir(self) -> Path:
+        return self.path.parent
+
+    def error(self, message: str, key: str | None = None, fix: str | None = None):
+        return SparkplateError(message, file=self.path, key=key, fix=fix)
+
+    def resolve_params(self, given: dict[str, str], run_id: str | None = None) -> dict[str, str]:
+        """Defaults overridden by `given`; every declared parameter must end up with a value."""
+        unknown = sorted(set(given) - set(self.params) - set(BUILTIN_PARAMS))
+        if unknown:
+            raise self.error(
+                f"unknown parameter(s) {', '.join(unknown)}",
+                key="workflow.params",
+                fix=f"declared parameters: {', '.join(self.params) or 'none'}",
+            )
+        values = {**self.params, **given}
+        missing = [name for name, value in values.items() if value is None]
+        if missing:
+            raise self.error(
+                f"missing parameter(s) {', '.join(missing)}",
+                key=f"workflow.params.{missing[0]}",
+                fix=" ".join(f"-p {name}=..." for name in missing),
+            )
+        values.setdefault("run_id", run_id or new_run_id())
+        values.setdefault("workflow_id", self.id)
+        values.setdefault("project_dir", str(self.project_dir))
+        return {k: str(v) for k, v in values.items()}
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def substitute(value: Any, params: dict[str, str], where: str = "") -> Any:
+    """Replace ${name} in every string of `value` (dicts and lists included).
+
+    A string that is exactly one reference to a number becomes that number (`max: ${top_n}`),
+    as if the value had been written there.
+    """
+    if isinstance(value, str):
+        whole = PARAM_REF.fullmatch(value)
+        if whole and whole[1] in params and _NUMBER.fullmatch(params[whole[1]]):
+            text = params[whole[1]]
+            return float(text) if "." in text else int(text)
+
+        def replace(match: re.Match) -> str:
+            name = match[1]
+            if name not in params:
+                raise SparkplateError(
+                    f"unknown parameter ${{{name}}}",
+                    key=where or None,
+                    fix="declare it under workflow.params",
+                )
+            return params[name]
+
+        return PARAM_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: substitute(v, params, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, params, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _references(value: Any, where: str):
+    """Yield (key path, parameter name) for every ${...} in `value`."""
+    if isinstance(value, str):
+        for match in PARAM_REF.finditer(value):
+            yield where, match[1]
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _references(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _references(v, f"{where}[{i}]")
+
+
+def _parse_jobs(entries: Any, key: str, wf_path: Path) -> list[Job]:
+    if not isinstance(entries, list) or not entries:
+        raise SparkplateError(
+            "'jobs' must be a non-empty list",
+            file=wf_path,
+            key=key,
+            fix="list entries like `- job: {id: ddl, type: Spark, ...}`",
+        )
+    jobs, seen = [], set()
+    for i, entry in enumerate(entries):
+        entry_key = f"{key}[{i}]"
+        if (
+            not isinstance(entry, dict)
+            or len(entry) != 1
+            or next(iter(entry)) not in ("job", "template")
+        ):
+            raise SparkplateError(
+                "each entry must be a single `job:` or `template:` mapping",
+                file=wf_path,
+                key=entry_key,
+            )
+        kind, spec = next(iter(entry.items()))
+        entry_key += f".{kind}"
+        if not isinstance(spec, dict):
+            raise SparkplateError(f"the {kind} must be a mapping", file=wf_path, key=entry_key)
+        for required in ("id", "type"):
+            if not spec.get(required):
+                raise SparkplateError(
+                    f"missing key '{required}'", file=wf_path, key=f"{entry_key}.{required}"
+                )
+        job_id = str(spec["id"])
+        if job_id in seen:
+            raise SparkplateError(
+                f"duplicate job id '{job_id}'",
+                file=wf_path,
+                key=f"{entry_key}.id",
+                fix="give every job its own id",
+            )
+        seen.add(job_id)
+        children = (
+            _parse_jobs(spec.get("jobs"), f"{entry_key}.jobs", wf_path)
+            if kind == "template"
+            else []
+        )
+        jobs.append(Job(id=job_id, type=str(spec["type"]), spec=spec, key=entry_key, jobs=children))
+    return jobs
+
+
+def parse_workflow(path: Path) -> Workflow:
+    """Read a workflow file and check its shape; job-type checks happen in `validate`."""
+    path = Path(path)
+    doc = load_yaml(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("workflow"), dict):
+        raise SparkplateError(
+            "the file must have a top-level `workflow:` mapping", file=path, key="workflow"
+        )
+    spec = doc["workflow"]
+    for key in spec:
+        if key not in WORKFLOW_KEYS:
+            raise SparkplateError(
+                f"unknown key '{key}'",
+                file=path,
+                key=f"workflow.{key}",
+                fix="allowed keys: " + ", ".join(WORKFLOW_KEYS),
+            )
+    if not spec.get("id"):
+        raise SparkplateError("missing key 'id'", file=path, key="workflow.id")
+    params = spec.get("params") or {}
+    if not isinstance(params, dict):
+        raise SparkplateError(
+            "'params' must be a mapping of name to default", file=path, key="workflow.params"
+        )
+    params = {str(k): (None if v is None else str(v)) for k, v in params.items()}
+    jobs = _parse_jobs(spec.get("jobs"), "workflow.jobs", path)
+    wf = Workflow(path=path, id=str(spec["id"]), params=params, jobs=jobs, spec=spec)
+    known = set(params) | set(BUILTIN_PARAMS)
+    for where, name in _references(spec.get("jobs"), "workflow.jobs"):
+        if name not in known:
+            raise wf.error(
+                f"unknown parameter ${{{name}}}",
+                key=where,
+                fix=f"declare it under workflow.params (declared: {', '.join(params) or 'none'})",
+            )
+    return wf
+
+
+def walk(jobs: list[Job]):
+    """Every job, templates' inner jobs included, in run order."""
+    for job in jobs:
+        yield job
+        yield from walk(job.jobs)
+
+
+def validate(path: Path, _seen: set[Path] | None = None) -> Workflow:
+    """Parse `path` and every workflow it calls, and check each job against its type."""
+    from sparkplate.jobs import check_job
+
+    wf = parse_workflow(path)
+    seen = (_seen or set()) | {wf.path.resolve()}
+    for job in walk(wf.jobs):
+        called = check_job(wf, job)
+        if called is not None:
+            if called.resolve() in seen:
+                raise wf.error(f"workflow {called.name} calls itself", key=f"{job.key}.workflow")
+            validate(called, seen)
+    return wf
