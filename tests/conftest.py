@@ -14,8 +14,15 @@ RECIPES = ("pyspark",)
 
 def render(dest: Path, **answers) -> Path:
     """Render the template at the working tree (uncommitted edits included) into `dest`."""
-    copier.run_copy(str(REPO), dest, data={"recipe": "pyspark", **answers}, defaults=True,
-                    unsafe=True, quiet=True, vcs_ref="HEAD")
+    copier.run_copy(
+        str(REPO),
+        dest,
+        data={"recipe": "pyspark", **answers},
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
     return dest
 
 

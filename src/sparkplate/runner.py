@@ -51,11 +51,13 @@ def run_workflow(
     *,
     parent: Run | None = None,
     warehouse: str | os.PathLike | None = None,
+    out=None,
 ) -> Run:
     """Validate (top level only: it checks called workflows too) and run `path`."""
     path = Path(path)
     wf = validate(path) if parent is None else parse_workflow(path)
     given = dict(params or {})
+    shown = " ".join(f"{k}={v}" for k, v in given.items())
     if parent is not None:  # parameters the child declares flow down from the parent
         given = {**{k: v for k, v in parent.params.items() if k in wf.params}, **given}
     run = Run(
@@ -63,8 +65,8 @@ def run_workflow(
         wf.resolve_params(given),
         parent.session if parent else Session(warehouse),
         depth=(parent.depth + parent.indent + 1) if parent else 0,
+        out=out or (parent.out if parent else sys.stdout),
     )
-    shown = " ".join(f"{k}={v}" for k, v in given.items())
     run.log(f"workflow {wf.id} ({path.name}) run {run.params['run_id']} {shown}".rstrip())
     started = time.perf_counter()
     for job in wf.jobs:

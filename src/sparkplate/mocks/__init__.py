@@ -91,7 +91,8 @@ def differences(spark: SparkSession, mock: Mock, table: str) -> tuple[list, list
     expected = to_frame(spark, mock)
     actual = spark.table(table).select(*mock.columns)
     if mock.partitioned_by:
-        actual = actual.join(
-            expected.select(*mock.partitioned_by).distinct(), list(mock.partitioned_by), "left_semi"
+        partitions = expected.select(*mock.partitioned_by).distinct()
+        actual = actual.join(partitions, list(mock.partitioned_by), "left_semi").select(
+            *mock.columns
         )
     return (expected.exceptAll(actual).collect(), actual.exceptAll(expected).collect())

@@ -1,0 +1,193 @@
+"""Benchmarks of a generated PySpark project on this machine; prints figures, asserts nothing.
+
+    nox -s bench          (or: python benchmarks/bench.py [--rows-per-day N])
+
+Each figure is printed with its target and the command that reproduces it by hand in the
+rendered project. Timings are wall-clock seconds of one run; the machine is noisy, so compare
+figures from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = "some_db.source_table"
+TARGET = "sample_db.sparkplate_sample_top_titles"
+
+
+class Watch:
+    """Runs a command, sampling its process tree: wall time, peak total RSS, JVMs started."""
+
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str]):
+        self.cmd, self.cwd, self.env = cmd, cwd, env
+        self.peak_rss = 0
+        self.jvms: set[int] = set()
+
+    def _sample(self, proc: psutil.Process, done: threading.Event) -> None:
+        while not done.is_set():
+            try:
+                tree = [proc, *proc.children(recursive=True)]
+                total = 0
+                for p in tree:
+                    try:
+                        total += p.memory_info().rss
+                        # spark-submit runs a short launcher JVM first; count Spark drivers only.
+                        if p.name() == "java" and any("SparkSubmit" in a for a in p.cmdline()):
+                            self.jvms.add(p.pid)
+                    except psutil.Error:
+                        pass
+                self.peak_rss = max(self.peak_rss, total)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    def run(self) -> float:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            self.cmd,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        done = threading.Event()
+        sampler = threading.Thread(target=self._sample, args=(psutil.Process(proc.pid), done))
+        sampler.start()
+        self.output, _ = proc.communicate()
+        done.set()
+        sampler.join()
+        self.seconds = time.perf_counter() - started
+        if proc.returncode != 0:
+            sys.exit(f"benchmark command failed: {' '.join(self.cmd)}\n{self.output[-3000:]}")
+        return self.seconds
+
+
+def render(dest: Path) -> Path:
+    import copier
+
+    copier.run_copy(
+        str(REPO),
+        dest,
+        data={"recipe": "pyspark"},
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+    return dest
+
+
+def report(name: str, value: str, target: str, command: str) -> None:
+    print(f"{name:<44} {value:>14}   target: {target}\n{'':<44} repeat: {command}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows-per-day", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=7)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="sparkplate-bench-"))
+    project = render(work / "pipeline")
+    env = {**os.environ, "SPARKPLATE_WAREHOUSE": str(work / "warehouse")}
+    bin_dir = Path(sys.executable).parent
+    sparkplate = str(bin_dir / "sparkplate")
+    print(f"project: {project}  (figures from one run on {os.cpu_count()} cores)\n", flush=True)
+
+    tests = Watch([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    report(
+        "unit tests, cold (JVM start included)",
+        f"{tests.run():.1f} s",
+        "<= 15 s",
+        "python -m pytest -q",
+    )
+
+    end_day = f"2024-01-{args.days:02d}"
+    generate = Watch(
+        [
+            sparkplate,
+            "mock",
+            "generate",
+            SOURCE,
+            "--start-date",
+            "2024-01-01",
+            "--end-date",
+            end_day,
+            "--rows-per-day",
+            str(args.rows_per_day),
+            "--seed",
+            "7",
+        ],
+        project,
+        env,
+    )
+    generate.run()
+    print(
+        f"(generated {args.days} x {args.rows_per_day:,} source rows in "
+        f"{generate.seconds:.1f} s)\n",
+        flush=True,
+    )
+
+    main_cmd = [sparkplate, "run", "main.sch.yaml", "-p", "date=2024-01-01"]
+    main_run = Watch(main_cmd, project, env)
+    main_run.run()
+    report(
+        f"main, one date, {args.rows_per_day:,} rows: wall",
+        f"{main_run.seconds:.1f} s",
+        "<= 60 s",
+        " ".join(main_cmd[1:]),
+    )
+    report(
+        "main: peak memory (process tree RSS)",
+        f"{main_run.peak_rss / 2**30:.2f} GiB",
+        "< 4 GiB",
+        "same run",
+    )
+
+    daily_cmd = [
+        sparkplate,
+        "run",
+        "daily.sch.yaml",
+        "-p",
+        f"date={end_day}",
+        "-p",
+        f"lookback_days={args.days}",
+    ]
+    daily = Watch(daily_cmd, project, env)
+    daily.run()
+    report(
+        f"daily over {args.days} dates: wall",
+        f"{daily.seconds:.1f} s",
+        f"<= 3x main ({3 * main_run.seconds:.0f} s)",
+        " ".join(daily_cmd[1:]),
+    )
+    report(
+        "daily: ratio to one main run",
+        f"{daily.seconds / main_run.seconds:.2f} x",
+        "<= 3 x",
+        "same runs",
+    )
+    report("daily: JVMs started", str(len(daily.jvms)), "1", "same run")
+
+    overhead = Watch(
+        [sys.executable, str(Path(__file__).with_name("wap_overhead.py")), str(project)],
+        project,
+        env,
+    )
+    overhead.run()
+    print(overhead.output.strip())
+
+
+if __name__ == "__main__":
+    main()

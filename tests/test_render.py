@@ -1,0 +1,110 @@
+"""Render tests: real Copier on the working tree, no Spark."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+from conftest import RECIPES, render
+
+from sparkplate.mocks import MockSet
+from sparkplate.workflow import validate
+
+JINJA_LEFTOVER = re.compile(r"{{|}}|{%|%}|{#|#}")
+
+
+def files_of(project):
+    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_default_render_is_complete_and_clean(tmp_path, recipe):
+    project = render(tmp_path / "p", recipe=recipe)
+    files = files_of(project)
+    for expected in (
+        ".copier-answers.yml",
+        ".github/workflows/ci.yml",
+        ".gitignore",
+        "README.md",
+        "backfill.sch.yaml",
+        "daily.sch.yaml",
+        "main.sch.yaml",
+        "ddl/sparkplate_sample_top_titles.sql",
+        "noxfile.py",
+        "src/mocks/some_db.source_table.yaml",
+        "src/mocks/sample_db.sparkplate_sample_top_titles.yaml",
+    ):
+        assert expected in files
+    for name in files:
+        text = (project / name).read_text()
+        assert not JINJA_LEFTOVER.search(text), f"template residue in {name}"
+        assert not text.endswith("\n\n"), f"{name} ends with a blank line"
+        if name.endswith(".py"):
+            ast.parse(text, filename=name)
+    assert f"recipe: {recipe}" in (project / ".copier-answers.yml").read_text()
+
+
+@pytest.mark.parametrize("use_wap", [True, False])
+def test_workflows_and_mocks_are_valid(tmp_path, use_wap):
+    project = render(tmp_path / "p", use_wap=use_wap)
+    main = validate(project / "main.sch.yaml")
+    types = [job.type for job in main.jobs]
+    if use_wap:
+        assert types == ["Spark", "Metadata", "wap", "HWM"]
+        assert [j.id for j in main.jobs[2].jobs] == ["write"]
+    else:
+        assert types == ["Spark", "Metadata", "PySpark", "Audit", "HWM"]
+    validate(project / "daily.sch.yaml")
+    validate(project / "backfill.sch.yaml")
+    roles = sorted(m.role for m in MockSet.find(project))
+    assert roles == ["expected", "source"]
+
+
+def test_answers_shape_the_project(tmp_path):
+    project = render(
+        tmp_path / "p",
+        workflow_shortname="top_titles",
+        target_database="analytics",
+        target_table="daily_top",
+        source_table="raw.playbacks",
+        top_n=25,
+        daily_lookback_days=5,
+        timezone="America/Los_Angeles",
+    )
+    files = files_of(project)
+    assert "ddl/daily_top.sql" in files
+    assert "src/mocks/raw.playbacks.yaml" in files
+    assert "src/mocks/analytics.daily_top.yaml" in files
+    main = validate(project / "main.sch.yaml")
+    assert main.params["target_table"] == "analytics.daily_top"
+    assert main.params["top_n"] == "25"
+    assert main.params["timezone"] == "America/Los_Angeles"
+    assert validate(project / "daily.sch.yaml").params["lookback_days"] == "5"
+    assert main.id == "top_titles_pyspark.main"
+
+
+@pytest.mark.parametrize(
+    "question, answer, message",
+    [
+        ("target_table", "../evil", "SQL identifier"),
+        ("target_table", "", "SQL identifier"),
+        ("target_database", "db-name", "SQL identifier"),
+        ("target_database", "x'; DROP", "SQL identifier"),
+        ("source_table", "no_database", "database.table"),
+        ("source_table", "a/b.c", "database.table"),
+        ("workflow_shortname", "Has Space", "lower-case"),
+        ("workflow_id", "a/../b", "no '/'"),
+        ("workflow_id", 'quote"d', "no '/'"),
+        ("owner", "", "no spaces"),
+        ("top_n", 0, "at least 1"),
+        ("daily_lookback_days", 0, "1 to 366"),
+        ("timezone", "../etc", "IANA"),
+        ("recipe", "cobol", "Invalid choice"),
+    ],
+)
+def test_bad_answers_are_refused_and_nothing_is_written(tmp_path, question, answer, message):
+    dest = tmp_path / "p"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render(dest, **{question: answer})
+    assert not dest.exists()

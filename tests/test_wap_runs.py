@@ -1,0 +1,284 @@
+"""Runs of the generated project's workflows on a real Iceberg warehouse.
+
+Each test writes its own target table, so they share the session's warehouse (and the source
+table, loaded once) without seeing each other's data, branches or high-water marks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sparkplate.errors import AuditFailed
+from sparkplate.mocks import MockSet, differences, write_table
+from sparkplate.runner import run_workflow
+from sparkplate.workflow import new_run_id
+
+pytestmark = pytest.mark.spark
+
+AUDITS = "sparkplate.audit_results"
+KEY = ("date", "country_code", "title_id")
+# The stock workflow's audits: five blocking ones and one non-blocking.
+STOCK_AUDITS = 6
+
+
+@pytest.fixture(scope="module")
+def source(spark, rendered_pyspark):
+    """The source mock, loaded once into the test warehouse."""
+    for mock in MockSet.find(rendered_pyspark).sources():
+        write_table(spark, mock)
+    return MockSet.find(rendered_pyspark)
+
+
+@pytest.fixture(scope="module")
+def warehouse(spark) -> str:
+    # run_workflow points the shared session at this warehouse again rather than at ./warehouse.
+    return spark.conf.get("spark.sql.catalog.local.warehouse")
+
+
+def run_main(project, warehouse, table, date, *, workflow="main.sch.yaml", **params):
+    given = {"target_table": table, "target_db": table.split(".")[0], "top_n": "3", **params}
+    if date is not None:
+        given["date"] = date
+    return run_workflow(project / workflow, given, warehouse=warehouse)
+
+
+def main_snapshot(spark, table):
+    rows = spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()
+    return rows[0].snapshot_id if rows else None
+
+
+def branches(spark, table):
+    return sorted(r.name for r in spark.sql(f"SELECT name FROM {table}.refs").collect())
+
+
+def hwm(spark, table):
+    props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    return props.get("sparkplate.hwm.datetime")
+
+
+def audit_rows(spark, table, run_id=None):
+    where = f"table_name = '{table}'" + (f" AND run_id = '{run_id}'" if run_id else "")
+    return spark.sql(f"SELECT * FROM {AUDITS} WHERE {where} ORDER BY audit").collect()
+
+
+def rows_by_date(spark, table):
+    return {
+        str(r.date): r.n
+        for r in spark.sql(f"SELECT date, count(*) AS n FROM {table} GROUP BY date").collect()
+    }
+
+
+def add_to_wap(project: Path, *, audit: str = "", job: str = "") -> None:
+    """Edit main.sch.yaml's wap template: an audit goes first in `audits`, a job last in `jobs`."""
+    path = project / "main.sch.yaml"
+    text = path.read_text()
+    assert text.count("        audits:\n") == 1
+    if audit:
+        text = text.replace("        audits:\n", f"        audits:\n          - {audit}\n")
+    if job:
+        text = text.replace("        audits:\n", f"          - job: {job}\n        audits:\n")
+    path.write_text(text)
+
+
+def test_run_publishes_the_expected_rows(spark, source, project, warehouse):
+    table = "sample_db.t_happy"
+    run = run_main(project, warehouse, table, "2024-01-01")
+    run_id = run.params["run_id"]
+
+    assert differences(spark, source.get("sample_db.sparkplate_sample_top_titles"), table) == (
+        [],
+        [],
+    )
+    assert hwm(spark, table) == "2024-01-01T23:59:59"
+    assert branches(spark, table) == ["main"]
+    results = audit_rows(spark, table, run_id)
+    assert len(results) == STOCK_AUDITS
+    assert {(r.success, r.severity) for r in results} == {(True, "ok")}
+    # The audits looked at the branch snapshot that then became main.
+    assert {r.snapshot_id for r in results} == {main_snapshot(spark, table)}
+    assert all(r.ref.startswith("wap_20240101_") for r in results)
+
+
+def test_running_a_date_again_replaces_its_partition(spark, source, project, warehouse):
+    table = "sample_db.t_rerun"
+    run_main(project, warehouse, table, "2024-01-01")
+    first = spark.table(table).collect()
+    first_main = main_snapshot(spark, table)
+
+    run_main(project, warehouse, table, "2024-01-01")
+
+    assert main_snapshot(spark, table) != first_main  # a new publish, not a no-op
+    assert spark.table(table).count() == len(first) == 10
+    assert sorted(spark.table(table).collect()) == sorted(first)
+    dupes = spark.sql(
+        f"SELECT {', '.join(KEY)} FROM {table} GROUP BY {', '.join(KEY)} HAVING count(*) > 1"
+    ).collect()
+    assert dupes == []
+    assert branches(spark, table) == ["main"]
+
+
+def test_failing_blocking_audit_publishes_nothing(spark, source, project, warehouse):
+    table = "sample_db.t_blocked"
+    run_main(project, warehouse, table, "2024-01-01")
+    before, rows_before = main_snapshot(spark, table), spark.table(table).count()
+    add_to_wap(project, audit="{function: row_count_should_be_between, blocking: true, max: 1}")
+    run_id = new_run_id()
+
+    with pytest.raises(AuditFailed) as failed:
+        run_main(project, warehouse, table, "2024-01-01", run_id=run_id)
+
+    assert "row_count_should_be_between" in str(failed.value)
+    assert str(before) in str(failed.value)
+    assert main_snapshot(spark, table) == before
+    assert spark.table(table).count() == rows_before
+    assert branches(spark, table) == ["main"]
+    assert spark.conf.get("spark.wap.branch", None) is None
+    results = {r.audit: r for r in audit_rows(spark, table, run_id)}
+    assert len(results) == STOCK_AUDITS + 1  # every audit ran, not just up to the failure
+    bad = results["row_count_should_be_between"]
+    assert (bad.success, bad.severity, bad.blocking) == (False, "error", True)
+    assert bad.actual == "10 rows"
+    assert bad.ref.startswith("wap_20240101_")
+    assert hwm(spark, table) == "2024-01-01T23:59:59"  # set by the first run only
+
+
+def test_failing_non_blocking_audit_publishes_with_a_warning(spark, source, project, warehouse):
+    table = "sample_db.t_warned"
+    run_main(project, warehouse, table, "2024-01-01")
+    before = main_snapshot(spark, table)
+
+    # 2024-01-02 has 1 row against 10 the day before: beyond the stock 50% change limit.
+    run = run_main(project, warehouse, table, "2024-01-02")
+
+    assert main_snapshot(spark, table) != before
+    assert rows_by_date(spark, table) == {"2024-01-01": 10, "2024-01-02": 1}
+    assert branches(spark, table) == ["main"]
+    results = {r.audit: r for r in audit_rows(spark, table, run.params["run_id"])}
+    change = results["row_count_change_should_be_within"]
+    assert (change.success, change.severity, change.blocking) == (False, "warning", False)
+    assert change.snapshot_id == main_snapshot(spark, table)
+    assert [a for a, r in results.items() if not r.success] == ["row_count_change_should_be_within"]
+
+
+def test_high_water_mark_only_moves_forward(spark, source, project, warehouse):
+    table = "sample_db.t_hwm"
+    first = run_main(project, warehouse, table, "2024-01-02")
+    run_main(project, warehouse, table, "2024-01-01")
+
+    assert rows_by_date(spark, table) == {"2024-01-01": 10, "2024-01-02": 1}
+    assert hwm(spark, table) == "2024-01-02T23:59:59"
+    props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    assert props["sparkplate.hwm.run_id"] == first.params["run_id"]
+
+
+def test_daily_runs_the_lookback_window_oldest_first(spark, source, project, warehouse):
+    table = "sample_db.t_daily"
+    run_main(project, warehouse, table, "2024-01-02", workflow="daily.sch.yaml", lookback_days="3")
+
+    assert rows_by_date(spark, table) == {"2023-12-31": 1, "2024-01-01": 10, "2024-01-02": 1}
+    assert hwm(spark, table) == "2024-01-02T23:59:59"
+    assert branches(spark, table) == ["main"]
+    # One child run per date; their audits were recorded in the order they ran.
+    order = spark.sql(
+        f"SELECT run_id, substr(ref, 1, 12) AS day, min(audited_at) AS at FROM {AUDITS} "
+        f"WHERE table_name = '{table}' GROUP BY run_id, ref ORDER BY at"
+    ).collect()
+    assert [r.day for r in order] == ["wap_20231231", "wap_20240101", "wap_20240102"]
+    assert len({r.run_id for r in order}) == 3
+
+
+def test_backfill_covers_start_and_end(spark, source, project, warehouse):
+    table = "sample_db.t_backfill"
+    run_main(
+        project,
+        warehouse,
+        table,
+        None,
+        workflow="backfill.sch.yaml",
+        start_date="2023-12-31",
+        end_date="2024-01-01",
+    )
+
+    assert rows_by_date(spark, table) == {"2023-12-31": 1, "2024-01-01": 10}
+    assert branches(spark, table) == ["main"]
+
+
+# --- a run killed mid-write, in its own process ------------------------------------------------
+
+CRASH = """import os
+import signal
+
+
+def main(args, spark):
+    if args["date"] == "2024-01-02":
+        os.kill(os.getpid(), signal.SIGKILL)  # like an OOM kill or a lost node
+"""
+
+
+def cli(project: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
+    sparkplate = Path(sys.executable).with_name("sparkplate")
+    return subprocess.run(
+        [str(sparkplate), "run", *args, "-p", "top_n=3", "--warehouse", str(warehouse)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        # C1 only: these JVMs live for seconds, and start about 40% faster without C2.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"},
+    )
+
+
+def test_killed_run_leaves_main_alone(spark, source, project, tmp_path):
+    # A second catalog on the shared session reads the CLI's warehouse; with its table cache off
+    # it sees every commit the other processes make.
+    warehouse, catalog = tmp_path / "cli_warehouse", "cli"
+    spark.conf.set(f"spark.sql.catalog.{catalog}", "org.apache.iceberg.spark.SparkCatalog")
+    spark.conf.set(f"spark.sql.catalog.{catalog}.type", "hadoop")
+    spark.conf.set(f"spark.sql.catalog.{catalog}.warehouse", str(warehouse))
+    spark.conf.set(f"spark.sql.catalog.{catalog}.cache-enabled", "false")
+    for mock in source.sources():
+        write_table(spark, dataclasses.replace(mock, table=f"{catalog}.{mock.table}"))
+    table = f"{catalog}.sample_db.sparkplate_sample_top_titles"
+    (project / "src" / "crash.py").write_text(CRASH)
+    original = (project / "main.sch.yaml").read_text()
+    add_to_wap(
+        project, job='{id: crash, type: PySpark, script: src/crash.py, params: {date: "${date}"}}'
+    )
+
+    # A backfill publishes 2024-01-01, writes 2024-01-02 to its branch, then dies.
+    killed = cli(
+        project,
+        warehouse,
+        "backfill.sch.yaml",
+        "-p",
+        "start_date=2024-01-01",
+        "-p",
+        "end_date=2024-01-02",
+    )
+
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    published = spark.sql(
+        f"SELECT DISTINCT snapshot_id FROM {catalog}.{AUDITS} WHERE ref LIKE 'wap_20240101_%'"
+    ).collect()
+    assert len(published) == 1
+    assert main_snapshot(spark, table) == published[0].snapshot_id
+    assert rows_by_date(spark, table) == {"2024-01-01": 10}
+    stale = [b for b in branches(spark, table) if b != "main"]
+    assert len(stale) == 1 and stale[0].startswith("wap_20240102_")
+    on_branch = spark.sql(f"SELECT * FROM {table} VERSION AS OF '{stale[0]}'")
+    assert on_branch.where("date = '2024-01-02'").count() == 1  # its write, kept off main
+
+    (project / "main.sch.yaml").write_text(original)
+    again = cli(project, warehouse, "main.sch.yaml", "-p", "date=2024-01-02")
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"dropping branch {stale[0]}" in again.stdout
+    assert branches(spark, table) == ["main"]
+    assert rows_by_date(spark, table) == {"2024-01-01": 10, "2024-01-02": 1}
+    assert hwm(spark, table) == "2024-01-02T23:59:59"
