@@ -41,8 +41,11 @@ class Watch:
                 for p in tree:
                     try:
                         total += p.memory_info().rss
-                        # spark-submit runs a short launcher JVM first; count Spark drivers only.
-                        if p.name() == "java" and any("SparkSubmit" in a for a in p.cmdline()):
+                        # spark-submit first runs a short launcher JVM; count Spark drivers only.
+                        cmdline = p.cmdline() if p.name() == "java" else []
+                        if "org.apache.spark.deploy.SparkSubmit" in cmdline and (
+                            "org.apache.spark.launcher.Main" not in cmdline
+                        ):
                             self.jvms.add(p.pid)
                     except psutil.Error:
                         pass

@@ -63,23 +63,32 @@ def branch_name(date: str, run_id: str) -> str:
     return WAP_PREFIX + re.sub(r"[^0-9A-Za-z_]", "", f"{date}_{run_id}".replace("-", ""))
 
 
+def branch_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
+    """{branch name: snapshot id}, main included, read from the table's current metadata.
+
+    Uses Iceberg's Java API through the driver: the `refs` metadata table would run a Spark job,
+    and a run looks at refs several times.
+    """
+    jtable = spark._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
+        spark._jsparkSession, table
+    )
+    jtable.refresh()  # the catalog caches tables; another writer may have committed
+    refs = jtable.refs()
+    return {
+        name: refs.get(name).snapshotId() for name in refs.keySet() if refs.get(name).isBranch()
+    }
+
+
 def branches(spark: SparkSession, table: str) -> list[str]:
-    return [
-        row.name
-        for row in spark.sql(f"SELECT name FROM {table}.refs WHERE type = 'BRANCH'").collect()
-    ]
+    return sorted(branch_snapshots(spark, table))
 
 
 def main_snapshot_id(spark: SparkSession, table: str) -> int | None:
-    rows = spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()
-    return rows[0].snapshot_id if rows else None
+    return branch_snapshots(spark, table).get("main")
 
 
 def branch_snapshot_id(spark: SparkSession, table: str, branch: str) -> int | None:
-    rows = spark.sql(
-        f"SELECT snapshot_id FROM {table}.refs WHERE name = {quote_string(branch)}"
-    ).collect()
-    return rows[0].snapshot_id if rows else None
+    return branch_snapshots(spark, table).get(branch)
 
 
 def drop_branch(spark: SparkSession, table: str, branch: str) -> None:

@@ -220,6 +220,7 @@ def partition_filter(partition: dict[str, Any]) -> str:
 
 def audit_and_record(jr: JobRun, data, ref: str, snapshot_id: int | None) -> list:
     table = jr.spec["table"]
+    data = data.cache()  # every audit reads the same small partition: scan Iceberg once
     ctx = AuditContext(
         spark=jr.spark,
         table=table,
@@ -227,7 +228,10 @@ def audit_and_record(jr: JobRun, data, ref: str, snapshot_id: int | None) -> lis
         published=jr.spark.read.table(table),
         params=jr.run.params,
     )
-    results = run_audits(ctx, jr.spec.get("audits") or [])
+    try:
+        results = run_audits(ctx, jr.spec.get("audits") or [])
+    finally:
+        data.unpersist()
     for result in results:
         jr.log(result.line())
     record(
