@@ -16,7 +16,7 @@ import pytest
 def spark():
     from sparkplate.session import local_session
 
-    session = local_session(app_name="sparkplate-tests", iceberg=False)
+    session = local_session(app_name="sparkplate-tests", iceberg=False, quick_start=True)
     yield session
     session.stop()
 

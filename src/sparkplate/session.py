@@ -56,14 +56,24 @@ def local_session(
     *,
     iceberg: bool = True,
     warehouse: str | os.PathLike | None = None,
+    quick_start: bool = False,
 ) -> SparkSession:
-    """A small local session; with `iceberg`, a Hadoop catalog under `warehouse` is the default."""
+    """A small local session; with `iceberg`, a Hadoop catalog under `warehouse` is the default.
+
+    `quick_start` is for unit tests on tiny data: the JVM compiles with its fast tier only and one
+    shuffle partition does, which roughly halves a short test run (the full JIT pays off only on
+    real volumes).
+    """
     settings = settings_from_env(warehouse)
     log_level = os.environ.get("SPARKPLATE_SPARK_LOG_LEVEL", "ERROR")
     java_options = (
         f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties').as_uri()} "
         f"-Dsparkplate.log.level={log_level}"
     )
+    shuffle_partitions = os.environ.get("SPARKPLATE_SHUFFLE_PARTITIONS", "4")
+    if quick_start:
+        java_options += " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+        shuffle_partitions = "1"
     if settings["master"].startswith("local"):
         # A laptop's hostname may resolve to an address that is not reachable from itself.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -75,9 +85,7 @@ def local_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         # Small data on a laptop: a handful of shuffle partitions beats the default 200.
-        .config(
-            "spark.sql.shuffle.partitions", os.environ.get("SPARKPLATE_SHUFFLE_PARTITIONS", "4")
-        )
+        .config("spark.sql.shuffle.partitions", shuffle_partitions)
         .config("spark.sql.session.timeZone", "UTC")
     )
     if iceberg:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.functions import lit
@@ -15,9 +18,45 @@ __all__ = ["Mock", "MockSet", "load_yaml", "read_mock", "to_frame", "write_table
 MOCKS_DIR = Path("src") / "mocks"
 
 
+def sql_literal(value: Any, type_: str) -> str:
+    """`value` (already converted by the mock reader) as a typed Spark SQL literal."""
+    if value is None:
+        return f"CAST(NULL AS {type_})"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, Decimal)):
+        return (
+            f"CAST({value!r} AS {type_})"
+            if isinstance(value, float)
+            else (f"CAST('{value}' AS {type_})")
+        )
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP'{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE'{value.isoformat()}'"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def to_frame(spark: SparkSession, mock: Mock) -> DataFrame:
-    rows = [tuple(row[name] for name in mock.columns) for row in mock.rows]
-    return spark.createDataFrame(rows, schema=mock.ddl_columns)
+    """The mock's rows as a DataFrame of the mock's types.
+
+    Built from a SQL VALUES list rather than createDataFrame: the rows then never pass through
+    Python workers, whose start-up would take seconds of every unit test run.
+    """
+    columns = list(mock.columns.items())
+    typed = ", ".join(f"CAST(`{name}` AS {type_}) AS `{name}`" for name, type_ in columns)
+    if not mock.rows:
+        return spark.sql(
+            f"SELECT {typed} FROM (SELECT "
+            + ", ".join(f"CAST(NULL AS {type_}) AS `{name}`" for name, type_ in columns)
+            + ") WHERE FALSE"
+        )
+    values = ",\n".join(
+        "(" + ", ".join(sql_literal(row[name], type_) for name, type_ in columns) + ")"
+        for row in mock.rows
+    )
+    names = ", ".join(f"`{name}`" for name, _ in columns)
+    return spark.sql(f"SELECT {typed} FROM VALUES {values} AS mock({names})")
 
 
 def write_table(spark: SparkSession, mock: Mock, frame: DataFrame | None = None) -> None:
