@@ -48,6 +48,6 @@ def spark(tmp_path_factory):
     from sparkplate.session import local_session
 
     warehouse = tmp_path_factory.mktemp("warehouse")
-    session = local_session("sparkplate-tests", iceberg=True, warehouse=warehouse)
+    session = local_session("sparkplate-tests", iceberg=True, warehouse=warehouse, quick_start=True)
     yield session
     session.stop()

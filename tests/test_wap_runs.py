@@ -37,14 +37,14 @@ def source(spark, rendered_pyspark):
 
 @pytest.fixture(scope="module")
 def warehouse(spark) -> str:
-    # run_workflow points the shared session at this warehouse again rather than at ./warehouse.
+    # run_workflow re-applies its settings to the shared session: passing the test warehouse
+    # keeps them true (the default would name ./warehouse).
     return spark.conf.get("spark.sql.catalog.local.warehouse")
 
 
-def run_main(project, warehouse, table, date, *, workflow="main.sch.yaml", **params):
+def execute(project, warehouse, table, workflow="main.sch.yaml", **params):
+    """Run a workflow in this process, writing `table`; top 3, as in the expected mock."""
     given = {"target_table": table, "target_db": table.split(".")[0], "top_n": "3", **params}
-    if date is not None:
-        given["date"] = date
     return run_workflow(project / workflow, given, warehouse=warehouse)
 
 
@@ -88,13 +88,12 @@ def add_to_wap(project: Path, *, audit: str = "", job: str = "") -> None:
 
 def test_run_publishes_the_expected_rows(spark, source, project, warehouse):
     table = "sample_db.t_happy"
-    run = run_main(project, warehouse, table, "2024-01-01")
+    run = execute(project, warehouse, table, date="2024-01-01")
     run_id = run.params["run_id"]
 
-    assert differences(spark, source.get("sample_db.sparkplate_sample_top_titles"), table) == (
-        [],
-        [],
-    )
+    # The expected mock is filed under the default table name; compare it with ours.
+    expected = source.get("sample_db.sparkplate_sample_top_titles")
+    assert differences(spark, expected, table) == ([], [])
     assert hwm(spark, table) == "2024-01-01T23:59:59"
     assert branches(spark, table) == ["main"]
     results = audit_rows(spark, table, run_id)
@@ -107,11 +106,11 @@ def test_run_publishes_the_expected_rows(spark, source, project, warehouse):
 
 def test_running_a_date_again_replaces_its_partition(spark, source, project, warehouse):
     table = "sample_db.t_rerun"
-    run_main(project, warehouse, table, "2024-01-01")
+    execute(project, warehouse, table, date="2024-01-01")
     first = spark.table(table).collect()
     first_main = main_snapshot(spark, table)
 
-    run_main(project, warehouse, table, "2024-01-01")
+    execute(project, warehouse, table, date="2024-01-01")
 
     assert main_snapshot(spark, table) != first_main  # a new publish, not a no-op
     assert spark.table(table).count() == len(first) == 10
@@ -125,13 +124,13 @@ def test_running_a_date_again_replaces_its_partition(spark, source, project, war
 
 def test_failing_blocking_audit_publishes_nothing(spark, source, project, warehouse):
     table = "sample_db.t_blocked"
-    run_main(project, warehouse, table, "2024-01-01")
+    execute(project, warehouse, table, date="2024-01-01")
     before, rows_before = main_snapshot(spark, table), spark.table(table).count()
     add_to_wap(project, audit="{function: row_count_should_be_between, blocking: true, max: 1}")
     run_id = new_run_id()
 
     with pytest.raises(AuditFailed) as failed:
-        run_main(project, warehouse, table, "2024-01-01", run_id=run_id)
+        execute(project, warehouse, table, date="2024-01-01", run_id=run_id)
 
     assert "row_count_should_be_between" in str(failed.value)
     assert str(before) in str(failed.value)
@@ -150,11 +149,11 @@ def test_failing_blocking_audit_publishes_nothing(spark, source, project, wareho
 
 def test_failing_non_blocking_audit_publishes_with_a_warning(spark, source, project, warehouse):
     table = "sample_db.t_warned"
-    run_main(project, warehouse, table, "2024-01-01")
+    execute(project, warehouse, table, date="2024-01-01")
     before = main_snapshot(spark, table)
 
     # 2024-01-02 has 1 row against 10 the day before: beyond the stock 50% change limit.
-    run = run_main(project, warehouse, table, "2024-01-02")
+    run = execute(project, warehouse, table, date="2024-01-02")
 
     assert main_snapshot(spark, table) != before
     assert rows_by_date(spark, table) == {"2024-01-01": 10, "2024-01-02": 1}
@@ -168,8 +167,8 @@ def test_failing_non_blocking_audit_publishes_with_a_warning(spark, source, proj
 
 def test_high_water_mark_only_moves_forward(spark, source, project, warehouse):
     table = "sample_db.t_hwm"
-    first = run_main(project, warehouse, table, "2024-01-02")
-    run_main(project, warehouse, table, "2024-01-01")
+    first = execute(project, warehouse, table, date="2024-01-02")
+    execute(project, warehouse, table, date="2024-01-01")
 
     assert rows_by_date(spark, table) == {"2024-01-01": 10, "2024-01-02": 1}
     assert hwm(spark, table) == "2024-01-02T23:59:59"
@@ -179,7 +178,7 @@ def test_high_water_mark_only_moves_forward(spark, source, project, warehouse):
 
 def test_daily_runs_the_lookback_window_oldest_first(spark, source, project, warehouse):
     table = "sample_db.t_daily"
-    run_main(project, warehouse, table, "2024-01-02", workflow="daily.sch.yaml", lookback_days="3")
+    execute(project, warehouse, table, "daily.sch.yaml", date="2024-01-02", lookback_days="3")
 
     assert rows_by_date(spark, table) == {"2023-12-31": 1, "2024-01-01": 10, "2024-01-02": 1}
     assert hwm(spark, table) == "2024-01-02T23:59:59"
@@ -195,12 +194,11 @@ def test_daily_runs_the_lookback_window_oldest_first(spark, source, project, war
 
 def test_backfill_covers_start_and_end(spark, source, project, warehouse):
     table = "sample_db.t_backfill"
-    run_main(
+    execute(
         project,
         warehouse,
         table,
-        None,
-        workflow="backfill.sch.yaml",
+        "backfill.sch.yaml",
         start_date="2023-12-31",
         end_date="2024-01-01",
     )
@@ -221,10 +219,18 @@ def main(args, spark):
 """
 
 
-def cli(project: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    sparkplate = Path(sys.executable).with_name("sparkplate")
+def cli(project: Path, warehouse: Path, workflow: str, **params) -> subprocess.CompletedProcess:
+    """`sparkplate run` in its own process, as a scheduler would start it."""
+    args = [arg for k, v in {"top_n": 3, **params}.items() for arg in ("-p", f"{k}={v}")]
     return subprocess.run(
-        [str(sparkplate), "run", *args, "-p", "top_n=3", "--warehouse", str(warehouse)],
+        [
+            Path(sys.executable).with_name("sparkplate"),
+            "run",
+            workflow,
+            *args,
+            "--warehouse",
+            warehouse,
+        ],
         cwd=project,
         capture_output=True,
         text=True,
@@ -253,13 +259,7 @@ def test_killed_run_leaves_main_alone(spark, source, project, tmp_path):
 
     # A backfill publishes 2024-01-01, writes 2024-01-02 to its branch, then dies.
     killed = cli(
-        project,
-        warehouse,
-        "backfill.sch.yaml",
-        "-p",
-        "start_date=2024-01-01",
-        "-p",
-        "end_date=2024-01-02",
+        project, warehouse, "backfill.sch.yaml", start_date="2024-01-01", end_date="2024-01-02"
     )
 
     assert killed.returncode == -9, killed.stdout + killed.stderr
@@ -275,7 +275,7 @@ def test_killed_run_leaves_main_alone(spark, source, project, tmp_path):
     assert on_branch.where("date = '2024-01-02'").count() == 1  # its write, kept off main
 
     (project / "main.sch.yaml").write_text(original)
-    again = cli(project, warehouse, "main.sch.yaml", "-p", "date=2024-01-02")
+    again = cli(project, warehouse, "main.sch.yaml", date="2024-01-02")
 
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"dropping branch {stale[0]}" in again.stdout

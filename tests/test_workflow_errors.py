@@ -191,7 +191,7 @@ BR_9 = "{title_id: 9, country_code: BR, view_hours: 0.5, playback_date: 2024-01-
             "rows[15].view_hours",
             "expected a number for DOUBLE, got 'abc'",
         ),
-        (
+        (  # the loader leaves dates as text, so a bad one is reported, not a crash
             SOURCE,
             BR_9,
             BR_9.replace("2024-01-01", "2024-13-01"),
@@ -243,3 +243,11 @@ def test_mock_mistake_is_named_by_key(project, mock, old, new, key, problem):
 
     assert message.startswith(f"{path} [{key}]: "), message
     assert problem in message
+
+
+def test_a_repeated_key_is_refused_with_both_lines(project):
+    path = project / "main.sch.yaml"
+    twice = "            blocking: true\n            blocking: false\n"
+    path.write_text(path.read_text().replace("            blocking: true\n", twice, 1))
+    with pytest.raises(SparkplateError, match=r"main.sch.yaml.*appears twice"):
+        validate(path)

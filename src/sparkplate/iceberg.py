@@ -58,9 +58,18 @@ def enable_wap(spark: SparkSession, table: str) -> None:
     set_properties(spark, table, {"write.wap.enabled": "true"})
 
 
-def branch_name(date: str, run_id: str) -> str:
+def _safe(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_]", "", text.replace("-", ""))
+
+
+def branch_prefix(partition: str) -> str:
+    """What every WAP branch of one partition starts with: `wap_20240101_`."""
+    return f"{WAP_PREFIX}{_safe(partition)}_"
+
+
+def branch_name(partition: str, run_id: str) -> str:
     """Deterministic, so another Spark application (a jar, an R job) can write the same branch."""
-    return WAP_PREFIX + re.sub(r"[^0-9A-Za-z_]", "", f"{date}_{run_id}".replace("-", ""))
+    return branch_prefix(partition) + _safe(run_id)
 
 
 def branch_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
@@ -110,18 +119,27 @@ def read_branch(spark: SparkSession, table: str, branch: str) -> DataFrame:
 
 def publish(spark: SparkSession, table: str, branch: str) -> int:
     """Fast-forward main to the branch, then drop the branch; returns main's new snapshot id."""
-    catalog = spark.catalog.currentCatalog()
+    # The procedure must run in the table's own catalog: `cat.db.t` names it, `db.t` does not.
+    parts = table.split(".")
+    catalog, name = (
+        (parts[0], ".".join(parts[1:]))
+        if len(parts) > 2
+        else (spark.catalog.currentCatalog(), table)
+    )
     try:
         spark.sql(
-            f"CALL {catalog}.system.fast_forward({quote_string(table)}, 'main', "
+            f"CALL {catalog}.system.fast_forward({quote_string(name)}, 'main', "
             f"{quote_string(branch)})"
         )
     except Exception as err:  # py4j/analysis errors: keep Iceberg's message, drop the trace
         drop_branch(spark, table, branch)
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        message = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        moved = "ancestor" in message or "descendant" in message
         raise SparkplateError(
-            f"could not publish branch {branch} to main of {table}: {first_line}",
-            fix="main changed while this run was auditing (another writer?); run again",
+            f"could not publish branch {branch} to main of {table}: {message}",
+            fix="main changed while this run was auditing (another writer?); run again"
+            if moved
+            else "nothing was published; see Iceberg's message above",
         ) from None
     drop_branch(spark, table, branch)
     return main_snapshot_id(spark, table)

@@ -23,7 +23,7 @@ from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, record, run_audits
 from sparkplate.ddl import split_top_level, strip_comments
 from sparkplate.errors import AuditFailed, SparkplateError
-from sparkplate.workflow import Job, Workflow, substitute
+from sparkplate.workflow import BUILTIN_PARAMS, PARAM_REF, Job, Workflow, substitute
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,22 @@ def _check_audits(wf: Workflow, entries: Any, key: str) -> None:
             raise wf.error(f"audit '{name}': " + "; ".join(problems), key=where)
 
 
+def _check_script_params(wf: Workflow, job: Job) -> None:
+    """Every ${name} in a SQL script must be a workflow parameter or one of the job's params."""
+    script = wf.project_dir / str(job.spec["script"])
+    known = set(wf.params) | set(BUILTIN_PARAMS) | set(job.spec.get("params") or {})
+    for number, line in enumerate(strip_comments(script.read_text()).splitlines(), start=1):
+        for match in PARAM_REF.finditer(line):
+            if match[1] not in known:
+                raise SparkplateError(
+                    f"unknown parameter ${{{match[1]}}} at line {number}",
+                    file=script,
+                    key=f"{wf.path.name}:{job.key}",
+                    fix=f"declare it under workflow.params of {wf.path.name}, or under the "
+                    "job's params",
+                )
+
+
 def check_job(wf: Workflow, job: Job) -> Path | None:
     """Raise a SparkplateError for what is wrong with `job`; return the workflow it calls."""
     kind = JOB_TYPES.get(job.type)
@@ -109,6 +125,8 @@ def check_job(wf: Workflow, job: Job) -> Path | None:
             raise wf.error(f"'{key}' must be a mapping", key=f"{job.key}.{key}")
     if "audits" in job.spec:
         _check_audits(wf, job.spec["audits"], f"{job.key}.audits")
+    if job.type == "Spark" and "${" not in str(job.spec["script"]):
+        _check_script_params(wf, job)
     if job.type == "Workflow":
         each = job.spec.get("for_each_date") or {}
         if each and ("end" not in each or ("start" in each) == ("days" in each)):
@@ -271,17 +289,21 @@ def run_wap(jr: JobRun) -> None:
     iceberg.require_table(spark, table, jr.job.key)
     iceberg.enable_wap(spark, table)
     partition = jr.spec["partition"]
-    branch = iceberg.branch_name("_".join(map(str, partition.values())), run.params["run_id"])
-    stale_prefix = branch.rsplit("_", 2)[0] + "_"  # same partition, earlier (killed) runs
-    for old in iceberg.branches(spark, table):
-        if old.startswith(stale_prefix) and old != branch:
+    partition_text = "_".join(map(str, partition.values()))
+    branch = iceberg.branch_name(partition_text, run.params["run_id"])
+    for old in iceberg.branches(spark, table):  # the same partition's earlier, killed runs
+        if old.startswith(iceberg.branch_prefix(partition_text)) and old != branch:
             jr.log(f"dropping branch {old} left by an interrupted run")
             iceberg.drop_branch(spark, table, old)
     main_before = iceberg.main_snapshot_id(spark, table)
     jr.log(f"writing to branch {branch} of {table}")
-    with iceberg.writes_to_branch(spark, branch):
-        for inner in jr.job.jobs:
-            run_job(run, inner)
+    try:
+        with iceberg.writes_to_branch(spark, branch):
+            for inner in jr.job.jobs:
+                run_job(run, inner)
+    except Exception:
+        iceberg.drop_branch(spark, table, branch)  # a failed write publishes nothing
+        raise
     snapshot = iceberg.branch_snapshot_id(spark, table, branch)
     if snapshot is None:  # the write produced no commit: audit an empty partition
         data = spark.read.table(table).where("false")

@@ -36,7 +36,7 @@ class Run:
     session: Session
     depth: int = 0
     indent: int = 0
-    out: object = field(default=sys.stdout)
+    out: object = field(default_factory=lambda: sys.stdout)
 
     def spark(self):
         return self.session.get()

@@ -1,7 +1,7 @@
 """Local Spark sessions: the embedded default every generated project runs on.
 
-On a cluster, spark-submit (or the platform) creates the session and sparkplate uses it as is:
-`local_session` only configures what is not configured yet.
+On a cluster, spark-submit (or the platform) creates the session; `local_session` then returns
+that active session unchanged.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def local_session(
     shuffle partition does, which roughly halves a short test run (the full JIT pays off only on
     real volumes).
     """
+    active = SparkSession.getActiveSession()
+    if active is not None:  # made by spark-submit, a platform or a test: use it as it is
+        return active
     settings = settings_from_env(warehouse)
     log_level = os.environ.get("SPARKPLATE_SPARK_LOG_LEVEL", "ERROR")
     java_options = (
@@ -87,6 +90,8 @@ def local_session(
         # Small data on a laptop: a handful of shuffle partitions beats the default 200.
         .config("spark.sql.shuffle.partitions", shuffle_partitions)
         .config("spark.sql.session.timeZone", "UTC")
+        # Spark's own (non-Iceberg) catalog would otherwise create ./spark-warehouse.
+        .config("spark.sql.warehouse.dir", str(Path(settings["warehouse"]) / "_spark"))
     )
     if iceberg:
         catalog = settings["catalog"]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkplate.errors import SparkplateError
-from sparkplate.mocks.spec import load_yaml
+from sparkplate.yamlfile import load_yaml
 
 PARAM_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Parameters every run has without declaring them.

@@ -11,7 +11,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.functions import lit
 
 from sparkplate.errors import SparkplateError
-from sparkplate.mocks.spec import Mock, load_yaml, read_mock
+from sparkplate.mocks.spec import Mock, read_mock
+from sparkplate.yamlfile import load_yaml
 
 __all__ = ["Mock", "MockSet", "load_yaml", "read_mock", "to_frame", "write_table"]
 

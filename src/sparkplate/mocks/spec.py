@@ -20,44 +20,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sparkplate.ddl import read_ddl_columns
 from sparkplate.errors import SparkplateError
+from sparkplate.yamlfile import load_yaml
 
 ROLES = ("source", "expected")
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT"}
 _FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 _OTHER_TYPES = {"STRING", "BOOLEAN", "DATE", "TIMESTAMP"}
-
-
-class YamlLoader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false. Otherwise the country code NO (Norway) reads as False."""
-
-
-YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def load_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(), Loader=YamlLoader)  # noqa: S506 (a SafeLoader)
-    except FileNotFoundError:
-        raise SparkplateError("file not found", file=path) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SparkplateError(
-            f"malformed YAML{where}: {getattr(err, 'problem', err)}",
-            file=path,
-            fix="correct the YAML syntax (indentation, quotes, colons)",
-        ) from None
 
 
 def normalize_type(type_name: str) -> str:
