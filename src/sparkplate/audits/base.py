@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,10 @@ class AuditContext:
     data: DataFrame  # the rows under audit: the run's partition, read from the WAP branch
     published: DataFrame  # the whole table as published on main (before this run publishes)
     params: Mapping[str, str]  # the workflow parameters of this run (date, run_id, ...)
+
+    def aggregate(self, *columns: Column) -> Row:
+        """One row of aggregates over `data` (see sparkplate.audits.record for why)."""
+        return self.data.agg(*columns).first()
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """The audit function library: the checks a workflow can name under `audits:`.
 
 Every function reads `ctx.data` (the run's rows on the WAP branch) unless it says otherwise, runs as
-few Spark jobs as it can (usually one aggregation), and returns an Outcome whose `expected` and
+few Spark jobs as it can, and returns an Outcome whose `expected` and
 `actual` read well in a log line. Argument mistakes that can be seen without data (no bound given,
 conflicting options) raise ValueError: they are workflow bugs, not data problems.
 
 Semantics follow the usual meaning in dbt tests / Great Expectations / Soda / Deequ: value checks
 ignore nulls (a separate null check exists for those), bounds are inclusive.
+
+Aggregates over `ctx.data` go through `ctx.aggregate(...)`, not `ctx.data.agg(...).first()`: the
+runner then computes the aggregates of all the audits of a run in one Spark job.
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ def _parse_day(text: Any, what: str) -> date:
 def columns_should_not_have_nulls(ctx: AuditContext, columns: list) -> Outcome:
     """Passes when none of `columns` holds a null."""
     cols = _column_list(columns)
-    row = ctx.data.agg(*[_count_where(F.col(c).isNull()) for c in cols]).first()
+    row = ctx.aggregate(*[_count_where(F.col(c).isNull()) for c in cols])
     expected = f"no nulls in {_list_text(cols, quote=False)}"
     found = [f"{_plural(row[i], 'null')} in {c}" for i, c in enumerate(cols) if row[i]]
     return Outcome(not found, expected, ", ".join(found) or "no nulls")
@@ -132,7 +135,7 @@ def columns_should_not_have_nulls(ctx: AuditContext, columns: list) -> Outcome:
 def column_null_ratio_should_be_below(ctx: AuditContext, column: str, max_ratio: float) -> Outcome:
     """Passes when the share of nulls in `column` is at most `max_ratio` (0..1)."""
     _check_non_negative(max_ratio, "max_ratio")
-    total, nulls = ctx.data.agg(F.count(F.lit(1)), _count_where(F.col(column).isNull())).first()
+    total, nulls = ctx.aggregate(F.count(F.lit(1)), _count_where(F.col(column).isNull()))
     expected = f"at most {_percent(max_ratio)} nulls in {column}"
     if total == 0:
         return Outcome(True, expected, "no rows")
@@ -180,7 +183,7 @@ def column_values_should_be_in(ctx: AuditContext, column: str, values: list) -> 
         raise ValueError("'values' must be a non-empty list")
     col = F.col(column)
     unexpected = col.isNotNull() & ~col.isin(list(values))
-    bad, example = ctx.data.agg(_count_where(unexpected), F.min(F.when(unexpected, col))).first()
+    bad, example = ctx.aggregate(_count_where(unexpected), F.min(F.when(unexpected, col)))
     expected = f"{column} in {_list_text(list(values))}"
     if bad == 0:
         return Outcome(True, expected, "all values accepted")
@@ -203,7 +206,7 @@ def column_values_should_be_between(
     if max is not None:
         outside.append(col > F.lit(max))
     condition = reduce(lambda a, b: a | b, outside)
-    bad, low, high = ctx.data.agg(_count_where(condition), F.min(col), F.max(col)).first()
+    bad, low, high = ctx.aggregate(_count_where(condition), F.min(col), F.max(col))
     expected = f"{column} {_range_text(min, max)}"
     if low is None:
         return Outcome(True, expected, "no non-null values")
@@ -219,7 +222,7 @@ def column_values_should_match_regex(ctx: AuditContext, column: str, regex: str)
     # rlike searches (like GE and dbt_expectations): anchor with ^...$ to match whole values.
     text = F.col(column).cast("string")
     mismatch = text.isNotNull() & ~text.rlike(regex)
-    bad, example = ctx.data.agg(_count_where(mismatch), F.min(F.when(mismatch, text))).first()
+    bad, example = ctx.aggregate(_count_where(mismatch), F.min(F.when(mismatch, text)))
     expected = f"{column} matching /{regex}/"
     if bad == 0:
         return Outcome(True, expected, "all values match")
@@ -235,7 +238,7 @@ def row_count_should_be_between(
 ) -> Outcome:
     """Passes when the number of rows is within [min, max] (inclusive)."""
     _check_bounds(min, max, numeric=True)
-    n = ctx.data.count()
+    n = ctx.aggregate(F.count(F.lit(1)))[0]
     return Outcome(_in_range(n, min, max), f"row count {_range_text(min, max)}", _plural(n, "row"))
 
 
@@ -252,7 +255,7 @@ def row_count_change_should_be_within(
     """Passes when the row count differs from the previous `column` partition by <= the ratio."""
     _check_non_negative(max_change_ratio, "max_change_ratio")
     col = F.col(column)
-    n, low, high = ctx.data.agg(F.count(F.lit(1)), F.min(col), F.max(col)).first()
+    n, low, high = ctx.aggregate(F.count(F.lit(1)), F.min(col), F.max(col))
     if n and low is None:
         raise ValueError(f"{column} is null in every audited row: cannot tell the partition")
     if low != high:
@@ -290,7 +293,7 @@ def row_count_should_equal(
     if count is not None:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ValueError(f"'count' must be a whole number >= 0, got {count!r}")
-        n = ctx.data.count()
+        n = ctx.aggregate(F.count(F.lit(1)))[0]
         return Outcome(n == count, f"exactly {_plural(count, 'row')}", _plural(n, "row"))
     other = ctx.spark.table(other_table)
     if other_where is not None:
@@ -321,7 +324,7 @@ def data_should_be_fresh(
         # Sessions run in UTC (see session.py), so "today" is the UTC day too.
         day = datetime.now(timezone.utc).date()
     # Cast in Spark so timestamps become dates in the session time zone, not Python's.
-    latest = ctx.data.agg(F.max(F.col(column)).cast("date")).first()[0]
+    latest = ctx.aggregate(F.max(F.col(column)).cast("date"))[0]
     expected = f"latest {column} at most {_plural_days(max_age_days)} before {day.isoformat()}"
     if latest is None:
         return Outcome(False, expected, f"no values of {column}")
@@ -356,7 +359,7 @@ def values_should_exist_in(
 def expression_should_be_true(ctx: AuditContext, expression: str) -> Outcome:
     """Passes when the SQL boolean `expression` is true on every row (null counts as false)."""
     holds = F.coalesce(F.expr(expression), F.lit(False))
-    total, bad = ctx.data.agg(F.count(F.lit(1)), _count_where(~holds)).first()
+    total, bad = ctx.aggregate(F.count(F.lit(1)), _count_where(~holds))
     expected = f"{expression} on every row"
     if bad == 0:
         return Outcome(True, expected, f"true on all {_plural(total, 'row')}")
@@ -369,7 +372,7 @@ def distinct_count_should_be_between(
 ) -> Outcome:
     """Passes when the number of distinct non-null values of `column` is within [min, max]."""
     _check_bounds(min, max, numeric=True)
-    n = ctx.data.agg(F.count_distinct(F.col(column))).first()[0]
+    n = ctx.aggregate(F.count_distinct(F.col(column)))[0]
     expected = f"distinct {column} count {_range_text(min, max)}"
     return Outcome(_in_range(n, min, max), expected, _plural(n, "distinct value"))
 
@@ -380,7 +383,7 @@ def aggregate_should_be_between(
 ) -> Outcome:
     """Passes when the aggregate SQL `expression` (e.g. sum(view_hours)) is within [min, max]."""
     _check_bounds(min, max, numeric=False)
-    value = F.col("value")
+    value = F.expr(expression)
     checks = []
     if min is not None:
         checks.append(value >= F.lit(min))
@@ -389,9 +392,7 @@ def aggregate_should_be_between(
     # Spark compares, so decimal, date and timestamp aggregates work with bounds from YAML; a null
     # aggregate (e.g. sum over no rows) makes `ok` null, which fails.
     inside = reduce(lambda a, b: a & b, checks)
-    result, ok = (
-        ctx.data.agg(F.expr(expression).alias("value")).select(value, inside.alias("ok")).first()
-    )
+    result, ok = ctx.aggregate(value, inside)
     shown = "null" if result is None else _show(result)
     return Outcome(bool(ok), f"{expression} {_range_text(min, max)}", f"{expression} = {shown}")
 

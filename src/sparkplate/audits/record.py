@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, Row, SparkSession
 
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext, Outcome
 
@@ -57,13 +57,83 @@ def split_entry(entry: dict[str, Any]) -> tuple[str, str, bool, dict[str, Any]]:
     return name, function, blocking, args
 
 
-def run_audits(ctx: AuditContext, entries: list[dict[str, Any]]) -> list[AuditResult]:
-    """Run every audit (a failure does not stop the others, so one run shows all problems)."""
-    results = []
+class _Planned(Exception):
+    """Raised by a planning context once an audit has asked for its first aggregate."""
+
+
+class _Unavailable:
+    """Stands in for data, tables and the session while planning: using them ends the plan."""
+
+    def __getattr__(self, name: str):
+        raise _Planned()
+
+
+@dataclass(frozen=True)
+class _PlanningContext(AuditContext):
+    asked: list = field(default_factory=list)
+
+    def aggregate(self, *columns: Column) -> Row:
+        self.asked.extend(columns)
+        raise _Planned()
+
+
+@dataclass(frozen=True)
+class _AnsweredContext(AuditContext):
+    answers: list = field(default_factory=list)  # the planned first aggregate, if any
+
+    def aggregate(self, *columns: Column) -> Row:
+        if self.answers and len(self.answers[0]) == len(columns):
+            return self.answers.pop()
+        return super().aggregate(*columns)
+
+
+def _batched_answers(ctx: AuditContext, entries: list[dict[str, Any]]) -> list[Row | None]:
+    """The first aggregate each audit asks for, all computed in one Spark job.
+
+    Each audit function is called once against a planning context that records the columns of
+    its first `ctx.aggregate(...)` and stops it there. Audits that look at anything else first
+    (a join, the published table, the schema) are left to run as they are.
+    """
+    plans: list[list[Column]] = []
     for entry in entries:
-        name, function, blocking, args = split_entry(entry)
+        _, function, _, args = split_entry(entry)
+        planning = _PlanningContext(_Unavailable(), ctx.table, _Unavailable(), _Unavailable(),
+                                    ctx.params)  # fmt: skip
         try:
-            outcome = AUDIT_FUNCTIONS[function].run(ctx, **args)
+            AUDIT_FUNCTIONS[function].run(planning, **args)
+        except _Planned:
+            pass
+        except Exception:  # argument errors surface when the audit really runs
+            planning.asked.clear()
+        plans.append(list(planning.asked))
+    columns = [c.alias(f"a{i}_{j}") for i, plan in enumerate(plans) for j, c in enumerate(plan)]
+    if not columns:
+        return [None] * len(entries)
+    try:
+        row = ctx.data.agg(*columns).first()
+    except Exception:  # e.g. a misspelt column: let each audit run alone and report its own error
+        return [None] * len(entries)
+    answers, at = [], 0
+    for plan in plans:
+        answers.append(Row(*row[at : at + len(plan)]) if plan else None)
+        at += len(plan)
+    return answers
+
+
+def run_audits(ctx: AuditContext, entries: list[dict[str, Any]]) -> list[AuditResult]:
+    """Run every audit; a failure does not stop the others, so one run shows all problems.
+
+    Each audit on its own would be a Spark job or two, and on a run's small output a job costs
+    more in scheduling than in work; so their plain aggregates are batched into one job first.
+    """
+    answers = _batched_answers(ctx, entries)
+    results = []
+    for entry, answer in zip(entries, answers, strict=True):
+        name, function, blocking, args = split_entry(entry)
+        answered = _AnsweredContext(ctx.spark, ctx.table, ctx.data, ctx.published, ctx.params,
+                                    [answer] if answer is not None else [])  # fmt: skip
+        try:
+            outcome = AUDIT_FUNCTIONS[function].run(answered, **args)
         except Exception as err:  # a bad argument or a Spark error is a failed audit, recorded
             message = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
             outcome = Outcome(False, "the audit to run", f"error: {message}")
