@@ -22,7 +22,7 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "some_db.source_table"
-TARGET = "sample_db.sparkplate_sample_top_titles"
+TARGET = "sample_db.sparkplate_sample_results"
 
 
 class Watch:

@@ -30,10 +30,10 @@ def test_default_render_is_complete_and_clean(tmp_path, recipe):
         "backfill.sch.yaml",
         "daily.sch.yaml",
         "main.sch.yaml",
-        "ddl/sparkplate_sample_top_titles.sql",
+        "ddl/sparkplate_sample_results.sql",
         "noxfile.py",
         "src/mocks/some_db.source_table.yaml",
-        "src/mocks/sample_db.sparkplate_sample_top_titles.yaml",
+        "src/mocks/sample_db.sparkplate_sample_results.yaml",
     ):
         assert expected in files
     for name in files:

@@ -92,7 +92,7 @@ def test_run_publishes_the_expected_rows(spark, source, project, warehouse):
     run_id = run.params["run_id"]
 
     # The expected mock is filed under the default table name; compare it with ours.
-    expected = source.get("sample_db.sparkplate_sample_top_titles")
+    expected = source.get("sample_db.sparkplate_sample_results")
     assert differences(spark, expected, table) == ([], [])
     assert hwm(spark, table) == "2024-01-01T23:59:59"
     assert branches(spark, table) == ["main"]
@@ -250,7 +250,7 @@ def test_killed_run_leaves_main_alone(spark, source, project, tmp_path):
     spark.conf.set(f"spark.sql.catalog.{catalog}.cache-enabled", "false")
     for mock in source.sources():
         write_table(spark, dataclasses.replace(mock, table=f"{catalog}.{mock.table}"))
-    table = f"{catalog}.sample_db.sparkplate_sample_top_titles"
+    table = f"{catalog}.sample_db.sparkplate_sample_results"
     (project / "src" / "crash.py").write_text(CRASH)
     original = (project / "main.sch.yaml").read_text()
     add_to_wap(

@@ -153,7 +153,7 @@ def test_undeclared_parameter_is_reported(project):
 
 def test_unknown_parameter_in_a_sql_script_stops_the_run_before_spark(project):
     ddl = edit(
-        project / "ddl" / "sparkplate_sample_top_titles.sql",
+        project / "ddl" / "sparkplate_sample_results.sql",
         "CREATE TABLE IF NOT EXISTS ${target_table}",
         "CREATE TABLE IF NOT EXISTS ${target_tabel}",
     )
@@ -177,7 +177,7 @@ def test_cli_validate_prints_the_error_and_exits_2(project):
 # --- mocks --------------------------------------------------------------------------------------
 
 SOURCE = Path("src/mocks/some_db.source_table.yaml")
-EXPECTED = Path("src/mocks/sample_db.sparkplate_sample_top_titles.yaml")
+EXPECTED = Path("src/mocks/sample_db.sparkplate_sample_results.yaml")
 BR_9 = "{title_id: 9, country_code: BR, view_hours: 0.5, playback_date: 2024-01-01}"  # rows[15]
 
 
