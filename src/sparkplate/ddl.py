@@ -15,25 +15,25 @@ _CREATE = re.compile(r"CREATE\s+TABLE\b", re.IGNORECASE)
 _COLUMN = re.compile(r"^`?(?P<name>\w+)`?\s+(?P<type>\w+(?:\s*\([\d\s,]+\))?)", re.IGNORECASE)
 
 
-def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split on `sep` outside parentheses and quotes."""
-    parts, depth, quote, current = [], 0, None, []
-    for ch in text:
+def _outside_quotes(text: str):
+    """(index, character, parenthesis depth) for every character of `text` outside quotes."""
+    depth, quote = 0, None
+    for i, ch in enumerate(text):
         if quote:
             quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append("".join(current))
-            current = []
             continue
-        current.append(ch)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
+        if ch in "'\"`":
+            quote = ch
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        yield i, ch, depth
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split on `sep` outside parentheses and quotes."""
+    cuts = [i for i, ch, depth in _outside_quotes(text) if ch == sep and depth == 0]
+    bounds = zip([-1, *cuts], [*cuts, len(text)], strict=True)
+    return [part for start, end in bounds if (part := text[start + 1 : end].strip())]
 
 
 def _column_block(sql: str) -> str:
@@ -42,19 +42,9 @@ def _column_block(sql: str) -> str:
     if not match:
         raise ValueError("no CREATE TABLE statement")
     start = sql.index("(", match.end())
-    depth, quote = 0, None
-    for i in range(start, len(sql)):
-        ch = sql[i]
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return sql[start + 1 : i]
+    for i, ch, depth in _outside_quotes(sql[start:]):
+        if ch == ")" and depth == 0:
+            return sql[start + 1 : start + i]
     raise ValueError("unbalanced parentheses in the column list")
 
 

@@ -72,6 +72,14 @@ def _range_text(min: Any, max: Any) -> str:
     return f"at least {_show(min)}" if min is not None else f"at most {_show(max)}"
 
 
+def _inside(value: Column, min: Any, max: Any) -> Column:
+    """`value` within the inclusive bounds given. Spark compares, so decimal, date and timestamp
+    values can be bounded with numbers or strings from YAML."""
+    checks = [value >= F.lit(min)] if min is not None else []
+    checks += [value <= F.lit(max)] if max is not None else []
+    return reduce(lambda a, b: a & b, checks)
+
+
 def _in_range(value: Any, min: Any, max: Any) -> bool:
     return (min is None or value >= min) and (max is None or value <= max)
 
@@ -203,13 +211,7 @@ def column_values_should_be_between(
     """Passes when every non-null value of `column` lies within [min, max] (inclusive)."""
     _check_bounds(min, max, numeric=False)
     col = F.col(column)
-    # Spark does the comparing, so dates and timestamps can be bounded with strings from YAML.
-    outside = []
-    if min is not None:
-        outside.append(col < F.lit(min))
-    if max is not None:
-        outside.append(col > F.lit(max))
-    condition = reduce(lambda a, b: a | b, outside)
+    condition = ~_inside(col, min, max)
     bad, low, high = ctx.aggregate(_count_where(condition), F.min(col), F.max(col))
     expected = f"{column} {_range_text(min, max)}"
     if low is None:
@@ -388,15 +390,8 @@ def aggregate_should_be_between(
     """Passes when the aggregate SQL `expression` (e.g. sum(view_hours)) is within [min, max]."""
     _check_bounds(min, max, numeric=False)
     value = F.expr(expression)
-    checks = []
-    if min is not None:
-        checks.append(value >= F.lit(min))
-    if max is not None:
-        checks.append(value <= F.lit(max))
-    # Spark compares, so decimal, date and timestamp aggregates work with bounds from YAML; a null
-    # aggregate (e.g. sum over no rows) makes `ok` null, which fails.
-    inside = reduce(lambda a, b: a & b, checks)
-    result, ok = ctx.aggregate(value, inside)
+    # A null aggregate (e.g. sum over no rows) makes `ok` null, which fails.
+    result, ok = ctx.aggregate(value, _inside(value, min, max))
     shown = "null" if result is None else _show(result)
     return Outcome(bool(ok), f"{expression} {_range_text(min, max)}", f"{expression} = {shown}")
 

@@ -61,22 +61,15 @@ def convert(value: Any, type_name: str) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
         return value
-    if t == "DATE":
-        if isinstance(value, dt.datetime):
-            raise ValueError(f"expected a date (YYYY-MM-DD), got a timestamp {value!r}")
-        if isinstance(value, dt.date):
-            return value
+    if t in ("DATE", "TIMESTAMP"):  # YAML gives text: the strict loader keeps dates as text
+        parse, form = {
+            "DATE": (dt.date.fromisoformat, "YYYY-MM-DD"),
+            "TIMESTAMP": (dt.datetime.fromisoformat, "YYYY-MM-DD HH:MM:SS"),
+        }[t]
         try:
-            return dt.date.fromisoformat(str(value))
+            return parse(str(value))
         except ValueError:
-            raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}") from None
-    if t == "TIMESTAMP":
-        if isinstance(value, dt.datetime):
-            return value
-        try:
-            return dt.datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(f"expected a timestamp (YYYY-MM-DD HH:MM:SS), got {value!r}") from None
+            raise ValueError(f"expected a {t.lower()} ({form}), got {value!r}") from None
     if _DECIMAL.fullmatch(t):
         try:
             return Decimal(str(value))
