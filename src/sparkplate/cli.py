@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 
 import click
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
 
 from sparkplate import __version__
-from sparkplate.errors import AuditFailed, SparkplateError
+from sparkplate.errors import CheckFailed, SparkplateError
 
 warehouse_option = click.option(
     "--warehouse",
@@ -36,12 +38,16 @@ class Cli(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except AuditFailed as err:
+        except CheckFailed as err:
             click.secho(f"error: {err}", fg="red", err=True)
             sys.exit(1)
         except SparkplateError as err:
             click.secho(f"error: {err}", fg="red", err=True)
             sys.exit(2)
+        except (PySparkException, Py4JJavaError) as err:
+            first_line = (str(err).strip().splitlines() or [repr(err)])[0]
+            click.secho(f"error: Spark: {first_line}", fg="red", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=Cli)
@@ -77,7 +83,8 @@ def validate(workflows: tuple[str, ...]) -> None:
 
     for path in workflows:
         wf = check(Path(path))
-        click.echo(f"{path}: ok ({wf.id}, {len(wf.jobs)} jobs)")
+        jobs = f"{len(wf.jobs)} job" + ("s" if len(wf.jobs) != 1 else "")
+        click.echo(f"{path}: ok ({wf.id}, {jobs})")
 
 
 @main.group()
@@ -127,7 +134,7 @@ def mock_check(table: str, project_dir: str, warehouse: str) -> None:
         for row in rows[:20]:
             click.echo(f"  {label}: {row.asDict()}")
     if missing or unexpected:
-        raise AuditFailed(
+        raise CheckFailed(
             f"{table} differs from {expected.path}: {len(missing)} expected rows "
             f"missing, {len(unexpected)} rows not expected",
             fix="compare the transform's output with the mock (nox -s tests)",

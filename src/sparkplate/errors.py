@@ -24,5 +24,9 @@ class SparkplateError(Exception):
         return where + self.message + (f"\n  fix: {self.fix}" if self.fix else "")
 
 
-class AuditFailed(SparkplateError):
-    """A blocking audit failed: nothing was published."""
+class CheckFailed(SparkplateError):
+    """The data did not pass a check (the command ran; the data is wrong)."""
+
+
+class AuditFailed(CheckFailed):
+    """A blocking audit failed."""

@@ -9,11 +9,13 @@ Facts this relies on (Spark 3.5, Iceberg 1.5+):
 
 from __future__ import annotations
 
+import fcntl
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -105,6 +107,33 @@ def drop_branch(spark: SparkSession, table: str, branch: str) -> None:
 
 
 @contextmanager
+def table_lock(spark: SparkSession, table: str) -> Iterator[None]:
+    """One WAP at a time per table, across processes, when the warehouse is a local folder.
+
+    The Hadoop catalog is not safe for concurrent commits, and a run drops the WAP branches of
+    killed runs: with this lock held, any other branch of the table is not a live run's.
+    Catalogs elsewhere (a metastore, REST, JDBC) are left to their own commit protocol.
+    """
+    catalog = table.split(".")[0] if table.count(".") >= 2 else spark.catalog.currentCatalog()
+    warehouse = spark.conf.get(f"spark.sql.catalog.{catalog}.warehouse", None)
+    if not warehouse or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", warehouse):
+        yield
+        return
+    locks = Path(warehouse) / ".sparkplate-locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{table}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another run writing {table} ...", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def writes_to_branch(spark: SparkSession, branch: str) -> Iterator[None]:
     spark.conf.set("spark.wap.branch", branch)
     try:
@@ -148,9 +177,16 @@ def publish(spark: SparkSession, table: str, branch: str) -> int:
 # --- high-water mark ------------------------------------------------------------------------------
 
 
-def _aware(value: str, tz: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
+def _aware(value: str, tz: str, what: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
+    except (ValueError, KeyError, ZoneInfoNotFoundError) as err:
+        raise SparkplateError(
+            f"{what} {value!r} in {tz!r} is not a time: {err}",
+            fix="use an ISO datetime (2024-01-31T23:59:59) and an IANA timezone "
+            "(UTC, America/Los_Angeles)",
+        ) from None
 
 
 def read_hwm(spark: SparkSession, table: str) -> dict[str, str]:
@@ -165,22 +201,15 @@ def set_hwm(
     spark: SparkSession, table: str, valid_through: str, tz: str, run_id: str
 ) -> tuple[bool, dict[str, str]]:
     """Move the HWM forward to `valid_through`; never back. Returns (moved, the HWM now)."""
-    try:
-        new = _aware(valid_through, tz)
-    except (ValueError, KeyError) as err:
-        raise SparkplateError(
-            f"bad high-water mark {valid_through!r} / {tz!r}: {err}",
-            fix="use an ISO datetime (2024-01-31T23:59:59) and an IANA "
-            "timezone (UTC, America/Los_Angeles)",
-        ) from None
+    new = _aware(valid_through, tz, "the new high-water mark")
     current = read_hwm(spark, table)
-    if (
-        current.get("datetime")
-        and _aware(current["datetime"], current.get("timezone", "UTC")) >= new
-    ):
-        return False, current
+    if current.get("datetime"):
+        stored = _aware(current["datetime"], current.get("timezone", "UTC"), f"{table}'s HWM")
+        if stored >= new:
+            return False, current
     hwm = {
-        "datetime": new.replace(tzinfo=None).isoformat(),
+        # Stored as wall-clock time in `tz`, whatever offset the value came with.
+        "datetime": new.astimezone(ZoneInfo(tz)).replace(tzinfo=None).isoformat(),
         "timezone": tz,
         "snapshot_id": str(main_snapshot_id(spark, table)),
         "run_id": run_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,9 +21,9 @@ from pyspark.errors import PySparkException
 
 from sparkplate import iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
-from sparkplate.audits.record import AUDIT_KEYS, record, run_audits
-from sparkplate.ddl import split_top_level, strip_comments
+from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError
+from sparkplate.sqltext import split_top_level, strip_comments
 from sparkplate.workflow import BUILTIN_PARAMS, PARAM_REF, Job, Workflow, substitute
 
 
@@ -49,6 +50,8 @@ JOB_TYPES = {
     "wap": JobType(required=("table", "partition", "jobs"), optional=("audits",), template=True),
 }
 COMMON_KEYS = ("id", "type")
+# The job types that may write inside a `wap` template.
+BRANCH_WRITE_TYPES = ("Spark", "PySpark")
 
 
 def _check_audits(wf: Workflow, entries: Any, key: str) -> None:
@@ -72,7 +75,7 @@ def _check_audits(wf: Workflow, entries: Any, key: str) -> None:
         if "blocking" in entry and not isinstance(entry["blocking"], bool):
             raise wf.error("'blocking' must be true or false", key=f"{where}.blocking")
         args = {k: v for k, v in entry.items() if k not in AUDIT_KEYS}
-        problems = AUDIT_FUNCTIONS[name].problems_with(args)
+        problems = AUDIT_FUNCTIONS[name].problems_with(args) or argument_errors(name, args)
         if problems:
             raise wf.error(f"audit '{name}': " + "; ".join(problems), key=where)
 
@@ -87,7 +90,7 @@ def _check_script_params(wf: Workflow, job: Job) -> None:
                 raise SparkplateError(
                     f"unknown parameter ${{{match[1]}}} at line {number}",
                     file=script,
-                    key=f"{wf.path.name}:{job.key}",
+                    key=f"{job.key} in {wf.path.name}",
                     fix=f"declare it under workflow.params of {wf.path.name}, or under the "
                     "job's params",
                 )
@@ -125,6 +128,14 @@ def check_job(wf: Workflow, job: Job) -> Path | None:
             raise wf.error(f"'{key}' must be a mapping", key=f"{job.key}.{key}")
     if "audits" in job.spec:
         _check_audits(wf, job.spec["audits"], f"{job.key}.audits")
+    for inner in job.jobs:  # only writes belong on the branch: the template audits and publishes
+        if inner.type not in BRANCH_WRITE_TYPES:
+            raise wf.error(
+                f"a {inner.type} job cannot run inside a {job.type} template",
+                key=f"{inner.key}.type",
+                fix=f"inside it use {' or '.join(BRANCH_WRITE_TYPES)} jobs; put the others before "
+                "or after the template",
+            )
     if job.type == "Spark" and "${" not in str(job.spec["script"]):
         _check_script_params(wf, job)
     if job.type == "Workflow":
@@ -163,7 +174,8 @@ def run_job(run, job: Job) -> None:
     spec = substitute(
         {k: v for k, v in job.spec.items() if k != "jobs"},
         run.params,
-        f"{run.workflow.path}:{job.key}",
+        run.workflow.path,
+        job.key,
     )
     started = time.perf_counter()
     run.log(f"{job.id} ({job.type}) ...")
@@ -193,7 +205,7 @@ def sql_statements(text: str) -> list[str]:
 def run_spark_sql(jr: JobRun) -> None:
     path = _project_file(jr, "script")
     params = {**jr.run.params, **{k: str(v) for k, v in (jr.spec.get("params") or {}).items()}}
-    text = substitute(path.read_text(), params, str(path))
+    text = substitute(strip_comments(path.read_text()), params, path)
     for statement in sql_statements(text):
         jr.spark.sql(statement)
 
@@ -201,7 +213,15 @@ def run_spark_sql(jr: JobRun) -> None:
 def load_python_main(path: Path) -> Callable:
     spec = importlib.util.spec_from_file_location(f"sparkplate_job_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as err:
+        raise SparkplateError(f"syntax error: {err.msg}", file=f"{path}:{err.lineno}") from None
+    except Exception as err:
+        raise SparkplateError(
+            f"importing it failed: {type(err).__name__}: {err}",
+            file=f"{path}{_line_in(err, path)}",
+        ) from err
     if not callable(getattr(module, "main", None)):
         raise SparkplateError(
             "no `main(args, spark)` function",
@@ -212,8 +232,22 @@ def load_python_main(path: Path) -> Callable:
 
 
 def run_pyspark(jr: JobRun) -> None:
-    main = load_python_main(_project_file(jr, "script"))
-    main({k: str(v) for k, v in (jr.spec.get("params") or {}).items()}, jr.spark)
+    path = _project_file(jr, "script")
+    main = load_python_main(path)
+    try:
+        main({k: str(v) for k, v in (jr.spec.get("params") or {}).items()}, jr.spark)
+    except (PySparkException, Py4JJavaError, SparkplateError):
+        raise
+    except Exception as err:  # a bug in the transform: point at its line, not at the runner
+        raise SparkplateError(
+            f"{type(err).__name__}: {err}", file=f"{path}{_line_in(err, path)}", key=jr.job.key
+        ) from err
+
+
+def _line_in(err: BaseException, path: Path) -> str:
+    """`:<line>` of the deepest frame of `err` in the file `path`, or ''."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename) == path]
+    return f":{frames[-1].lineno}" if frames else ""
 
 
 def run_metadata(jr: JobRun) -> None:
@@ -285,23 +319,30 @@ def run_audit_job(jr: JobRun) -> None:
 
 
 def run_wap(jr: JobRun) -> None:
-    spark, table, run = jr.spark, jr.spec["table"], jr.run
+    """Write on a branch, audit the branch, publish it to main only if no blocking audit failed."""
+    spark, table = jr.spark, jr.spec["table"]
     iceberg.require_table(spark, table, jr.job.key)
     iceberg.enable_wap(spark, table)
     partition = jr.spec["partition"]
     partition_text = "_".join(map(str, partition.values()))
-    branch = iceberg.branch_name(partition_text, run.params["run_id"])
-    for old in iceberg.branches(spark, table):  # the same partition's earlier, killed runs
-        if old.startswith(iceberg.branch_prefix(partition_text)) and old != branch:
-            jr.log(f"dropping branch {old} left by an interrupted run")
-            iceberg.drop_branch(spark, table, old)
+    branch = iceberg.branch_name(partition_text, jr.run.params["run_id"])
+    with iceberg.table_lock(spark, table):
+        for old in iceberg.branches(spark, table):  # the same partition's earlier, killed runs
+            if old.startswith(iceberg.branch_prefix(partition_text)) and old != branch:
+                jr.log(f"dropping branch {old} left by an interrupted run")
+                iceberg.drop_branch(spark, table, old)
+        _write_audit_publish(jr, table, partition, branch)
+
+
+def _write_audit_publish(jr: JobRun, table: str, partition: dict, branch: str) -> None:
+    spark = jr.spark
     main_before = iceberg.main_snapshot_id(spark, table)
     jr.log(f"writing to branch {branch} of {table}")
     try:
         with iceberg.writes_to_branch(spark, branch):
             for inner in jr.job.jobs:
-                run_job(run, inner)
-    except Exception:
+                run_job(jr.run, inner)
+    except BaseException:
         iceberg.drop_branch(spark, table, branch)  # a failed write publishes nothing
         raise
     snapshot = iceberg.branch_snapshot_id(spark, table, branch)
@@ -334,7 +375,7 @@ def run_hwm(jr: JobRun) -> None:
     jr.log(f"high-water mark of {table} {verb} {hwm['datetime']} {hwm.get('timezone', '')}")
 
 
-def dates_for(spec: dict[str, Any], where: str) -> list[str]:
+def dates_for(spec: dict[str, Any], file: object = None, where: str | None = None) -> list[str]:
     """Dates (oldest first) from {end, days} or {start, end}, both ends inclusive."""
     try:
         end = date.fromisoformat(str(spec["end"]))
@@ -348,12 +389,16 @@ def dates_for(spec: dict[str, Any], where: str) -> list[str]:
     except (ValueError, TypeError) as err:
         raise SparkplateError(
             f"bad for_each_date {spec}: {err}",
+            file=file,
             key=where,
             fix="dates are YYYY-MM-DD; days is a whole number >= 1",
         ) from None
     if start > end:
         raise SparkplateError(
-            f"start {start} is after end {end}", key=where, fix="give the earlier date as start"
+            f"start {start} is after end {end}",
+            file=file,
+            key=where,
+            fix="give the earlier date as start",
         )
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
@@ -363,9 +408,7 @@ def run_workflow_job(jr: JobRun) -> None:
 
     child_path = _project_file(jr, "workflow")
     each = jr.spec.get("for_each_date")
-    dates = (
-        dates_for(each, f"{jr.run.workflow.path}:{jr.job.key}.for_each_date") if each else [None]
-    )
+    dates = dates_for(each, jr.run.workflow.path, f"{jr.job.key}.for_each_date") if each else [None]
     for day in dates:
         params = {k: str(v) for k, v in (jr.spec.get("params") or {}).items()}
         if day:

@@ -18,14 +18,12 @@ class Session:
 
     warehouse: str | os.PathLike | None = None
     _spark: object = None
-    starts: int = 0
 
     def get(self):
         if self._spark is None:
             from sparkplate.session import local_session
 
             self._spark = local_session("sparkplate", warehouse=self.warehouse)
-            self.starts += 1
         return self._spark
 
 

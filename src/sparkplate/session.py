@@ -7,10 +7,12 @@ that active session unchanged.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from sparkplate.errors import SparkplateError
 from sparkplate.versions import ICEBERG_RUNTIME
 
 DEFAULT_CATALOG = "local"
@@ -19,13 +21,17 @@ DEFAULT_CATALOG = "local"
 def settings_from_env(warehouse: str | os.PathLike | None = None) -> dict[str, str]:
     """Where things live, from options first, then environment variables, then defaults."""
     return {
-        "warehouse": str(
-            Path(warehouse or os.environ.get("SPARKPLATE_WAREHOUSE", "warehouse")).resolve()
-        ),
+        "warehouse": _absolute(warehouse or os.environ.get("SPARKPLATE_WAREHOUSE", "warehouse")),
         "catalog": os.environ.get("SPARKPLATE_CATALOG", DEFAULT_CATALOG),
         "master": os.environ.get("SPARKPLATE_MASTER", "local[*]"),
         "driver_memory": os.environ.get("SPARKPLATE_DRIVER_MEMORY", "2g"),
     }
+
+
+def _absolute(location: str | os.PathLike) -> str:
+    """A local path made absolute; a URI (s3a://, hdfs://, file:/) is left as it is."""
+    text = str(location)
+    return text if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", text) else str(Path(text).resolve())
 
 
 def cache_dir() -> Path:
@@ -91,7 +97,7 @@ def local_session(
         .config("spark.sql.shuffle.partitions", shuffle_partitions)
         .config("spark.sql.session.timeZone", "UTC")
         # Spark's own (non-Iceberg) catalog would otherwise create ./spark-warehouse.
-        .config("spark.sql.warehouse.dir", str(Path(settings["warehouse"]) / "_spark"))
+        .config("spark.sql.warehouse.dir", settings["warehouse"].rstrip("/") + "/_spark")
     )
     if iceberg:
         catalog = settings["catalog"]
@@ -107,6 +113,15 @@ def local_session(
             .config(f"spark.sql.catalog.{catalog}.warehouse", settings["warehouse"])
             .config("spark.sql.defaultCatalog", catalog)
         )
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as err:  # no Java, or the first download of the Iceberg jar failed
+        first_line = (str(err).strip().splitlines() or [repr(err)])[0]
+        raise SparkplateError(
+            f"could not start Spark: {first_line}",
+            fix="install Java 17 (or set JAVA_HOME); on a first run the Iceberg runtime jar is "
+            f"downloaded into {cache_dir() / 'ivy'}: check the network, or point "
+            "SPARKPLATE_ICEBERG_JAR at a copy of the jar",
+        ) from err
     session.sparkContext.setLogLevel(log_level)  # pyspark resets the level at start-up
     return session

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class Workflow:
     id: str
     params: dict[str, str | None]  # declared parameters and their defaults
     jobs: list[Job]
-    spec: dict[str, Any]
 
     @property
     def project_dir(self) -> Path:
@@ -76,6 +75,16 @@ class Workflow:
                 key=f"workflow.params.{missing[0]}",
                 fix=" ".join(f"-p {name}=..." for name in missing),
             )
+        for name, value in values.items():  # caught here, not as an empty partition later
+            if name == "date" or name.endswith("_date"):
+                try:
+                    date.fromisoformat(str(value))
+                except ValueError:
+                    raise self.error(
+                        f"parameter {name}={value!r} is not a date",
+                        key=f"workflow.params.{name}",
+                        fix=f"-p {name}=YYYY-MM-DD",
+                    ) from None
         values.setdefault("run_id", run_id or new_run_id())
         values.setdefault("workflow_id", self.id)
         values.setdefault("project_dir", str(self.project_dir))
@@ -89,7 +98,7 @@ def new_run_id() -> str:
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
-def substitute(value: Any, params: dict[str, str], where: str = "") -> Any:
+def substitute(value: Any, params: dict[str, str], file: object = None, where: str = "") -> Any:
     """Replace ${name} in every string of `value` (dicts and lists included).
 
     A string that is exactly one reference to a number becomes that number (`max: ${top_n}`),
@@ -106,6 +115,7 @@ def substitute(value: Any, params: dict[str, str], where: str = "") -> Any:
             if name not in params:
                 raise SparkplateError(
                     f"unknown parameter ${{{name}}}",
+                    file=file,
                     key=where or None,
                     fix="declare it under workflow.params",
                 )
@@ -113,9 +123,9 @@ def substitute(value: Any, params: dict[str, str], where: str = "") -> Any:
 
         return PARAM_REF.sub(replace, value)
     if isinstance(value, dict):
-        return {k: substitute(v, params, f"{where}.{k}") for k, v in value.items()}
+        return {k: substitute(v, params, file, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute(v, params, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [substitute(v, params, file, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
 
 
@@ -206,7 +216,7 @@ def parse_workflow(path: Path) -> Workflow:
         )
     params = {str(k): (None if v is None else str(v)) for k, v in params.items()}
     jobs = _parse_jobs(spec.get("jobs"), "workflow.jobs", path)
-    wf = Workflow(path=path, id=str(spec["id"]), params=params, jobs=jobs, spec=spec)
+    wf = Workflow(path=path, id=str(spec["id"]), params=params, jobs=jobs)
     known = set(params) | set(BUILTIN_PARAMS)
     for where, name in _references(spec.get("jobs"), "workflow.jobs"):
         if name not in known:

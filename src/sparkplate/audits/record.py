@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -87,6 +88,29 @@ class _AnsweredContext(AuditContext):
         return super().aggregate(*columns)
 
 
+def _planning_context(table: str = "", params: Mapping[str, str] | None = None):
+    nothing = _Unavailable()
+    return _PlanningContext(nothing, table, nothing, nothing, params or {})
+
+
+def argument_errors(function: str, args: dict[str, Any]) -> list[str]:
+    """What is wrong with the argument values (min > max, no bound...), found without data.
+
+    Functions check their arguments before they build any Spark expression or look at data, so
+    calling them with a planning context, Spark or not, finds these.
+    Arguments that still hold ${...} are only known at run time and are not checked here.
+    """
+    if "${" in json.dumps(args, default=str):
+        return []
+    try:
+        AUDIT_FUNCTIONS[function].run(_planning_context(), **args)
+    except (ValueError, TypeError) as err:
+        return [str(err)]
+    except Exception:  # _Planned, or a Spark column built without a session: the values passed
+        return []
+    return []
+
+
 def _batched_answers(ctx: AuditContext, entries: list[dict[str, Any]]) -> list[Row | None]:
     """The first aggregate each audit asks for, all computed in one Spark job.
 
@@ -97,8 +121,7 @@ def _batched_answers(ctx: AuditContext, entries: list[dict[str, Any]]) -> list[R
     plans: list[list[Column]] = []
     for entry in entries:
         _, function, _, args = split_entry(entry)
-        planning = _PlanningContext(_Unavailable(), ctx.table, _Unavailable(), _Unavailable(),
-                                    ctx.params)  # fmt: skip
+        planning = _planning_context(ctx.table, ctx.params)
         try:
             AUDIT_FUNCTIONS[function].run(planning, **args)
         except _Planned:

@@ -11,10 +11,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.functions import lit
 
 from sparkplate.errors import SparkplateError
+from sparkplate.iceberg import quote_string
 from sparkplate.mocks.spec import Mock, read_mock
-from sparkplate.yamlfile import load_yaml
 
-__all__ = ["Mock", "MockSet", "load_yaml", "read_mock", "to_frame", "write_table"]
+__all__ = ["Mock", "MockSet", "differences", "read_mock", "to_frame", "write_table"]
 
 MOCKS_DIR = Path("src") / "mocks"
 
@@ -35,7 +35,7 @@ def sql_literal(value: Any, type_: str) -> str:
         return f"TIMESTAMP'{value.isoformat(sep=' ')}'"
     if isinstance(value, dt.date):
         return f"DATE'{value.isoformat()}'"
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return quote_string(str(value))
 
 
 def to_frame(spark: SparkSession, mock: Mock) -> DataFrame:

@@ -20,8 +20,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sparkplate.ddl import read_ddl_columns
 from sparkplate.errors import SparkplateError
+from sparkplate.sqltext import read_ddl_columns
 from sparkplate.yamlfile import load_yaml
 
 ROLES = ("source", "expected")

@@ -1,7 +1,8 @@
-"""Read the column list of a `CREATE TABLE` statement without Spark.
+"""SQL text without Spark: comments, statements, and the column list of a CREATE TABLE.
 
-Mocks are checked against the DDL before any JVM starts, so this is a small parser for the
-column definitions only: `name TYPE [NOT NULL] [COMMENT '...']`, separated by top-level commas.
+Workflows and mocks are checked before any JVM starts, so this is a small scanner, not a parser:
+it knows quotes, comments and parentheses, and column definitions of the form
+`name TYPE [NOT NULL] [COMMENT '...']` separated by top-level commas.
 """
 
 from __future__ import annotations
@@ -15,23 +16,46 @@ _CREATE = re.compile(r"CREATE\s+TABLE\b", re.IGNORECASE)
 _COLUMN = re.compile(r"^`?(?P<name>\w+)`?\s+(?P<type>\w+(?:\s*\([\d\s,]+\))?)", re.IGNORECASE)
 
 
-def _outside_quotes(text: str):
-    """(index, character, parenthesis depth) for every character of `text` outside quotes."""
-    depth, quote = 0, None
-    for i, ch in enumerate(text):
+def _scan(sql: str):
+    """(index, character, kind, depth) for each character of `sql`.
+
+    kind is "code", "quoted" or "comment" (`-- ...` to the end of the line); depth counts the
+    open parentheses of the code. Inside quotes a backslash escapes the next character, as in
+    Spark SQL ('title\'s rank'); an apostrophe in a comment ("the job's") opens nothing.
+    """
+    depth, quote, i = 0, None, 0
+    while i < len(sql):
+        ch = sql[i]
         if quote:
-            quote = None if ch == quote else quote
+            yield i, ch, "quoted", depth
+            if ch == "\\" and i + 1 < len(sql):
+                i += 1
+                yield i, sql[i], "quoted", depth
+            elif ch == quote:
+                quote = None
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = len(sql) if end < 0 else end
+            for j in range(i, end):
+                yield j, sql[j], "comment", depth
+            i = end
             continue
-        if ch in "'\"`":
+        elif ch in "'\"`":
             quote = ch
-            continue
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        yield i, ch, depth
+            yield i, ch, "quoted", depth
+        else:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            yield i, ch, "code", depth
+        i += 1
+
+
+def strip_comments(sql: str) -> str:
+    return "".join(ch for _, ch, kind, _ in _scan(sql) if kind != "comment")
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split on `sep` outside parentheses and quotes."""
-    cuts = [i for i, ch, depth in _outside_quotes(text) if ch == sep and depth == 0]
+    """Split on `sep` outside parentheses, quotes and comments."""
+    cuts = [i for i, ch, kind, depth in _scan(text) if kind == "code" and ch == sep and not depth]
     bounds = zip([-1, *cuts], [*cuts, len(text)], strict=True)
     return [part for start, end in bounds if (part := text[start + 1 : end].strip())]
 
@@ -42,29 +66,10 @@ def _column_block(sql: str) -> str:
     if not match:
         raise ValueError("no CREATE TABLE statement")
     start = sql.index("(", match.end())
-    for i, ch, depth in _outside_quotes(sql[start:]):
-        if ch == ")" and depth == 0:
+    for i, ch, kind, depth in _scan(sql[start:]):
+        if kind == "code" and ch == ")" and depth == 0:
             return sql[start + 1 : start + i]
     raise ValueError("unbalanced parentheses in the column list")
-
-
-def strip_comments(sql: str) -> str:
-    """Drop `-- ...` comments outside quotes (comments may hold apostrophes: "the job's")."""
-    out, quote, i = [], None, 0
-    while i < len(sql):
-        ch = sql[i]
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"`":
-            quote = ch
-        elif sql.startswith("--", i):
-            i = sql.find("\n", i)
-            if i < 0:
-                break
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
 
 
 def columns_of(sql: str) -> dict[str, str]:
