@@ -37,8 +37,8 @@ def source(spark, rendered_pyspark):
 
 @pytest.fixture(scope="module")
 def warehouse(spark) -> str:
-    # run_workflow re-applies its settings to the shared session: passing the test warehouse
-    # keeps them true (the default would name ./warehouse).
+    # The shared session's warehouse, passed to run_workflow as the CLI's --warehouse would be
+    # (run_workflow then finds that session active and uses it as it is).
     return spark.conf.get("spark.sql.catalog.local.warehouse")
 
 
