@@ -20,13 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pyspark.sql import DataFrame, SparkSession
 
 from sparkplate.errors import SparkplateError
+from sparkplate.sqltext import quote_string
 
 WAP_PREFIX = "wap_"
 HWM_PREFIX = "sparkplate.hwm."
-
-
-def quote_string(value: str) -> str:
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def table_exists(spark: SparkSession, table: str) -> bool:

@@ -23,7 +23,7 @@ from sparkplate import iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError
-from sparkplate.sqltext import split_top_level, strip_comments
+from sparkplate.sqltext import quote_string, split_top_level, strip_comments
 from sparkplate.workflow import BUILTIN_PARAMS, PARAM_REF, Job, Workflow, substitute
 
 
@@ -266,7 +266,7 @@ def run_metadata(jr: JobRun) -> None:
 
 def partition_filter(partition: dict[str, Any]) -> str:
     return " AND ".join(
-        f"`{col}` = {iceberg.quote_string(value)}" for col, value in partition.items()
+        f"`{col}` = {quote_string(value)}" for col, value in partition.items()
     )
 
 

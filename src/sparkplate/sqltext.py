@@ -7,8 +7,11 @@ it knows quotes, comments and parentheses, and column definitions of the form
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sparkplate.errors import SparkplateError
 
@@ -70,6 +73,29 @@ def _column_block(sql: str) -> str:
         if kind == "code" and ch == ")" and depth == 0:
             return sql[start + 1 : start + i]
     raise ValueError("unbalanced parentheses in the column list")
+
+
+def quote_string(value: str) -> str:
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def sql_literal(value: Any, type_: str) -> str:
+    """A Python value as a typed Spark SQL literal (None becomes a typed NULL)."""
+    if value is None:
+        return f"CAST(NULL AS {type_})"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, Decimal)):
+        return (
+            f"CAST({value!r} AS {type_})"
+            if isinstance(value, float)
+            else (f"CAST('{value}' AS {type_})")
+        )
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP'{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE'{value.isoformat()}'"
+    return quote_string(str(value))
 
 
 def columns_of(sql: str) -> dict[str, str]:

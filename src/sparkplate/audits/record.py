@@ -12,6 +12,7 @@ from typing import Any
 from pyspark.sql import Column, Row, SparkSession
 
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext, Outcome
+from sparkplate.sqltext import quote_string, sql_literal
 
 # Reserved keys of an audit entry; everything else is an argument of the function.
 AUDIT_KEYS = ("function", "blocking", "name")
@@ -189,27 +190,19 @@ def record(
         "COMMENT 'Every audit sparkplate ran: what was checked, expected and found.'"
     )
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    types = [column.split()[-1] for column in RESULT_COLUMNS.split(", ")]
     rows = [
-        (
-            run_id,
-            workflow_id,
-            job_id,
-            table,
-            ref,
-            snapshot_id,
-            r.audit,
-            r.function,
-            json.dumps(r.arguments, default=str, sort_keys=True),
-            r.blocking,
-            r.success,
-            r.severity,
-            r.expected,
-            r.actual,
-            now,
-        )
+        (run_id, workflow_id, job_id, table, ref, snapshot_id, r.audit, r.function,
+         json.dumps(r.arguments, default=str, sort_keys=True), r.blocking, r.success,
+         r.severity, r.expected, r.actual, now)
         for r in results
-    ]
-    spark.createDataFrame(rows, schema=RESULT_COLUMNS).writeTo(target).append()
+    ]  # fmt: skip
+    # A VALUES list keeps the rows in the JVM (createDataFrame would start Python workers).
+    values = ",\n".join(
+        "(" + ", ".join(sql_literal(v, t) for v, t in zip(row, types, strict=True)) + ")"
+        for row in rows
+    )
+    spark.sql(f"INSERT INTO {target} VALUES {values}")
 
 
 def last_results(spark: SparkSession, table: str):
@@ -217,8 +210,6 @@ def last_results(spark: SparkSession, table: str):
     target = results_table()
     if not spark.catalog.tableExists(target):
         return []
-    from sparkplate.iceberg import quote_string
-
     return spark.sql(
         f"SELECT * FROM {target} WHERE table_name = {quote_string(table)} AND run_id = "
         f"(SELECT max_by(run_id, audited_at) FROM {target} WHERE table_name = "

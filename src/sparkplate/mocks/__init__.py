@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.functions import lit
 
 from sparkplate.errors import SparkplateError
-from sparkplate.iceberg import quote_string
 from sparkplate.mocks.spec import Mock, read_mock
+from sparkplate.sqltext import sql_literal
 
 __all__ = ["Mock", "MockSet", "differences", "read_mock", "to_frame", "write_table"]
 
 MOCKS_DIR = Path("src") / "mocks"
-
-
-def sql_literal(value: Any, type_: str) -> str:
-    """`value` (already converted by the mock reader) as a typed Spark SQL literal."""
-    if value is None:
-        return f"CAST(NULL AS {type_})"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float, Decimal)):
-        return (
-            f"CAST({value!r} AS {type_})"
-            if isinstance(value, float)
-            else (f"CAST('{value}' AS {type_})")
-        )
-    if isinstance(value, dt.datetime):
-        return f"TIMESTAMP'{value.isoformat(sep=' ')}'"
-    if isinstance(value, dt.date):
-        return f"DATE'{value.isoformat()}'"
-    return quote_string(str(value))
 
 
 def to_frame(spark: SparkSession, mock: Mock) -> DataFrame:
