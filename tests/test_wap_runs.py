@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import render
 
-from sparkplate.errors import AuditFailed
+from sparkplate.errors import AuditFailed, SparkplateError
 from sparkplate.mocks import MockSet, differences, write_table
 from sparkplate.runner import run_workflow
 from sparkplate.workflow import new_run_id
@@ -282,3 +284,116 @@ def test_killed_run_leaves_main_alone(spark, source, project, tmp_path):
     assert branches(spark, table) == ["main"]
     assert rows_by_date(spark, table) == {"2024-01-01": 10, "2024-01-02": 1}
     assert hwm(spark, table) == "2024-01-02T23:59:59"
+
+
+# --- main moves while a run audits its branch ------------------------------------------------
+
+CONCURRENT = """import pathlib
+
+
+def main(args, spark):
+    # Another writer: it commits straight to main while this run's branch waits to be published.
+    branch = spark.conf.get("spark.wap.branch")
+    spark.conf.unset("spark.wap.branch")
+    try:
+        spark.sql(
+            f"INSERT INTO {args['table']} VALUES (999, 'ZZ', 1, 9.5, DATE '{args['date']}')"
+        )
+        main = spark.sql(f"SELECT snapshot_id FROM {args['table']}.refs WHERE name = 'main'")
+        pathlib.Path(args["out"]).write_text(str(main.collect()[0].snapshot_id))
+    finally:
+        spark.conf.set("spark.wap.branch", branch)
+"""
+
+
+def test_main_moving_during_the_run_fails_the_publish(spark, source, project, warehouse):
+    table = "sample_db.t_conflict"
+    execute(project, warehouse, table, date="2024-01-01")
+    before = main_snapshot(spark, table)
+    rows_before = sorted(spark.table(table).collect())
+    (project / "src" / "concurrent.py").write_text(CONCURRENT)
+    out = project / "concurrent_snapshot.txt"
+    add_to_wap(
+        project,
+        job="{id: concurrent, type: PySpark, script: src/concurrent.py, "
+        f'params: {{table: "${{target_table}}", date: "${{date}}", out: "{out}"}}}}',
+    )
+    run_id = new_run_id()
+
+    with pytest.raises(SparkplateError) as failed:
+        execute(project, warehouse, table, date="2024-01-02", run_id=run_id)
+
+    assert not isinstance(failed.value, AuditFailed)  # the audits passed; publishing failed
+    assert "could not publish branch wap_20240102_" in failed.value.message
+    assert "main changed" in failed.value.fix
+    concurrent = int(out.read_text())
+    assert concurrent != before
+    # Main holds the other writer's commit, and nothing of this run's branch.
+    assert main_snapshot(spark, table) == concurrent
+    parent = spark.sql(
+        f"SELECT parent_id FROM {table}.snapshots WHERE snapshot_id = {concurrent}"
+    ).collect()
+    assert [r.parent_id for r in parent] == [before]
+    other = spark.table(table).where("country_code = 'ZZ'").collect()
+    assert [(r.title_id, str(r.date)) for r in other] == [(999, "2024-01-02")]
+    assert sorted(spark.table(table).where("country_code != 'ZZ'").collect()) == rows_before
+    assert branches(spark, table) == ["main"]
+    assert spark.conf.get("spark.wap.branch", None) is None
+    # The branch was audited (all passed) before the publish was refused; the HWM did not move.
+    results = audit_rows(spark, table, run_id)
+    assert len(results) == STOCK_AUDITS
+    assert all(r.success or not r.blocking for r in results)
+    assert all(r.ref.startswith("wap_20240102_") for r in results)
+    assert {r.snapshot_id for r in results}.isdisjoint({before, concurrent})
+    assert hwm(spark, table) == "2024-01-01T23:59:59"
+
+
+# --- use_wap=false: the write lands on main, then an Audit job checks it ------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered_no_wap(tmp_path_factory) -> Path:
+    return render(tmp_path_factory.mktemp("rendered_no_wap") / "pipeline", use_wap=False)
+
+
+@pytest.fixture
+def no_wap_project(rendered_no_wap, tmp_path) -> Path:
+    return Path(shutil.copytree(rendered_no_wap, tmp_path / "pipeline"))
+
+
+def test_without_wap_main_is_written_and_audited(spark, source, no_wap_project, warehouse):
+    table = "sample_db.t_nowap"
+    assert "type: wap" not in (no_wap_project / "main.sch.yaml").read_text()
+
+    run = execute(no_wap_project, warehouse, table, date="2024-01-01")
+
+    expected = source.get("sample_db.sparkplate_sample_results")
+    assert differences(spark, expected, table) == ([], [])
+    assert branches(spark, table) == ["main"]
+    assert hwm(spark, table) == "2024-01-01T23:59:59"
+    results = audit_rows(spark, table, run.params["run_id"])
+    assert len(results) == STOCK_AUDITS
+    assert {(r.success, r.severity) for r in results} == {(True, "ok")}
+    assert {r.ref for r in results} == {"main"}
+    assert {r.job_id for r in results} == {"audit"}
+    assert {r.snapshot_id for r in results} == {main_snapshot(spark, table)}
+
+
+def test_without_wap_a_failing_blocking_audit_says_it_is_published(
+    spark, source, no_wap_project, warehouse
+):
+    table = "sample_db.t_nowap_blocked"
+    # The Audit job has the only `audits:` key; add_to_wap puts the audit first there.
+    add_to_wap(no_wap_project, audit="{function: row_count_should_be_between, max: 1}")
+    run_id = new_run_id()
+
+    with pytest.raises(AuditFailed) as failed:
+        execute(no_wap_project, warehouse, table, date="2024-01-01", run_id=run_id)
+
+    assert "row_count_should_be_between" in str(failed.value)
+    assert "the data is already published" in str(failed.value)
+    assert rows_by_date(spark, table) == {"2024-01-01": 10}  # on main, audited or not
+    assert hwm(spark, table) is None  # the HWM job after the audit did not run
+    bad = {r.audit: r for r in audit_rows(spark, table, run_id)}["row_count_should_be_between"]
+    assert (bad.success, bad.severity, bad.ref) == (False, "error", "main")
+    assert bad.snapshot_id == main_snapshot(spark, table)

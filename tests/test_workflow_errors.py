@@ -125,6 +125,29 @@ def test_workflow_mistake_is_named_by_key(project, old, new, key, problem):
     assert raised(run_workflow, wf, PARAMS) == message
 
 
+@pytest.mark.parametrize(
+    "job",
+    [
+        '{id: hwm_inside, type: HWM, table: "${target_table}", hwm_datetime: "${date}T23:59:59"}',
+        '{id: audit_inside, type: Audit, table: "${target_table}", audits: []}',
+    ],
+    ids=["HWM", "Audit"],
+)
+def test_wap_template_refuses_jobs_that_do_not_write(project, job):
+    wf = edit(
+        project / "main.sch.yaml",
+        "        audits:\n",
+        f"          - job: {job}\n        audits:\n",
+    )
+    kind = job.split("type: ")[1].split(",")[0]
+
+    message = raised(validate, wf)
+
+    assert message.startswith(f"{wf} [workflow.jobs[2].template.jobs[1].job.type]: "), message
+    assert f"a {kind} job cannot run inside a wap template" in message
+    assert "Spark or PySpark" in message
+
+
 def test_mistake_in_a_called_workflow_names_that_file(project):
     main = edit(project / "main.sch.yaml", "type: Spark\n", "type: Sparky\n")
 

@@ -265,9 +265,7 @@ def run_metadata(jr: JobRun) -> None:
 
 
 def partition_filter(partition: dict[str, Any]) -> str:
-    return " AND ".join(
-        f"`{col}` = {quote_string(value)}" for col, value in partition.items()
-    )
+    return " AND ".join(f"`{col}` = {quote_string(value)}" for col, value in partition.items())
 
 
 def audit_and_record(jr: JobRun, data, ref: str, snapshot_id: int | None) -> list:

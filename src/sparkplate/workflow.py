@@ -108,7 +108,9 @@ def substitute(value: Any, params: dict[str, str], file: object = None, where: s
         whole = PARAM_REF.fullmatch(value)
         if whole and whole[1] in params and _NUMBER.fullmatch(params[whole[1]]):
             text = params[whole[1]]
-            return float(text) if "." in text else int(text)
+            number = float(text) if "." in text else int(text)
+            if str(number) == text:  # "007" or "1.50" stay text: the digits may matter
+                return number
 
         def replace(match: re.Match) -> str:
             name = match[1]
