@@ -19,7 +19,7 @@ nox.options.sessions = ["lint", "tests", "e2e", "bench"]
 
 REPO = Path(__file__).parent
 # The recipes copier.yml offers; each is rendered and run end to end.
-RECIPES = ["pyspark"]
+RECIPES = ["sparksql", "pyspark"]
 
 
 @nox.session
@@ -31,7 +31,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[test]", "copier")
+    session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 
 
@@ -49,5 +49,5 @@ def e2e(session: nox.Session, recipe: str) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    session.install("-e", ".[test]", "copier", "psutil")
+    session.install("-e", ".[test]", "psutil", "sqlfluff")
     session.run("python", "benchmarks/bench.py", *session.posargs)

@@ -6,12 +6,24 @@ import ast
 import re
 
 import pytest
-from conftest import RECIPES, render
+import yaml
+from conftest import RECIPES, REPO, render
 
 from sparkplate.mocks import MockSet
 from sparkplate.workflow import validate
 
 JINJA_LEFTOVER = re.compile(r"{{|}}|{%|%}|{#|#}")
+# Each recipe's own files: the transform and its unit test.
+WRITE_FILES = {
+    "sparksql": ("src/sparksql_write.sql", "src/test_sparksql_write.py"),
+    "pyspark": ("src/pyspark_write.py", "src/test_pyspark_write.py"),
+}
+WRITE_JOB_TYPES = {"sparksql": "Spark", "pyspark": "PySpark"}
+
+
+def test_every_recipe_copier_offers_is_tested():
+    offered = yaml.safe_load((REPO / "copier.yml").read_text())["recipe"]["choices"].values()
+    assert set(offered) == set(RECIPES) == set(WRITE_FILES)
 
 
 def files_of(project):
@@ -34,6 +46,7 @@ def test_default_render_is_complete_and_clean(tmp_path, recipe):
         "noxfile.py",
         "src/mocks/some_db.source_table.yaml",
         "src/mocks/sample_db.sparkplate_sample_results.yaml",
+        *WRITE_FILES[recipe],
     ):
         assert expected in files
     for name in files:
@@ -45,16 +58,17 @@ def test_default_render_is_complete_and_clean(tmp_path, recipe):
     assert f"recipe: {recipe}" in (project / ".copier-answers.yml").read_text()
 
 
+@pytest.mark.parametrize("recipe", RECIPES)
 @pytest.mark.parametrize("use_wap", [True, False])
-def test_workflows_and_mocks_are_valid(tmp_path, use_wap):
-    project = render(tmp_path / "p", use_wap=use_wap)
+def test_workflows_and_mocks_are_valid(tmp_path, recipe, use_wap):
+    project = render(tmp_path / "p", recipe=recipe, use_wap=use_wap)
     main = validate(project / "main.sch.yaml")
     types = [job.type for job in main.jobs]
     if use_wap:
         assert types == ["Spark", "Metadata", "wap", "HWM"]
-        assert [j.id for j in main.jobs[2].jobs] == ["write"]
+        assert [(j.id, j.type) for j in main.jobs[2].jobs] == [("write", WRITE_JOB_TYPES[recipe])]
     else:
-        assert types == ["Spark", "Metadata", "PySpark", "Audit", "HWM"]
+        assert types == ["Spark", "Metadata", WRITE_JOB_TYPES[recipe], "Audit", "HWM"]
     validate(project / "daily.sch.yaml")
     validate(project / "backfill.sch.yaml")
     roles = sorted(m.role for m in MockSet.find(project))

@@ -23,7 +23,8 @@ from sparkplate import iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError
-from sparkplate.sqltext import quote_string, split_top_level, strip_comments
+from sparkplate.sqlscript import run_sql_file
+from sparkplate.sqltext import quote_string, strip_comments
 from sparkplate.workflow import BUILTIN_PARAMS, PARAM_REF, Job, Workflow, substitute
 
 
@@ -197,17 +198,9 @@ def _project_file(jr: JobRun, key: str) -> Path:
     return jr.run.workflow.project_dir / jr.spec[key]
 
 
-def sql_statements(text: str) -> list[str]:
-    """Statements of a SQL script: comments dropped, split on semicolons outside quotes."""
-    return split_top_level(strip_comments(text), ";")
-
-
 def run_spark_sql(jr: JobRun) -> None:
-    path = _project_file(jr, "script")
     params = {**jr.run.params, **{k: str(v) for k, v in (jr.spec.get("params") or {}).items()}}
-    text = substitute(strip_comments(path.read_text()), params, path)
-    for statement in sql_statements(text):
-        jr.spark.sql(statement)
+    run_sql_file(jr.spark, _project_file(jr, "script"), params)
 
 
 def load_python_main(path: Path) -> Callable:

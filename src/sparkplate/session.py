@@ -96,6 +96,8 @@ def local_session(
         # Small data on a laptop: a handful of shuffle partitions beats the default 200.
         .config("spark.sql.shuffle.partitions", shuffle_partitions)
         .config("spark.sql.session.timeZone", "UTC")
+        # INSERT OVERWRITE replaces the partitions it writes, not the whole table.
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         # Spark's own (non-Iceberg) catalog would otherwise create ./spark-warehouse.
         .config("spark.sql.warehouse.dir", settings["warehouse"].rstrip("/") + "/_spark")
     )

@@ -97,6 +97,12 @@ class MockSet:
             raise RuntimeError("MockSet was created without a Spark session")
         return to_frame(self.spark, self.get(table))
 
+    def create_table(self, table: str) -> None:
+        """Create `table` (as named in its mock) holding exactly the mock's rows."""
+        if self.spark is None:
+            raise RuntimeError("MockSet was created without a Spark session")
+        write_table(self.spark, self.get(table))
+
     def sources(self) -> list[Mock]:
         return [m for m in self if m.role == "source"]
 

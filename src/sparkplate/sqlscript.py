@@ -1,0 +1,89 @@
+"""Run a SQL file with Spark SQL variable substitution: `${name}` in the file is filled by Spark.
+
+The workflow's parameters are set as session variables for the file's statements, so the SQL is
+exactly what a person would run in spark-sql after `SET date=2024-01-01;`. An error names the file
+and the line in it, with Spark's own message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
+from pyspark.sql import SparkSession
+
+from sparkplate.errors import SparkplateError
+from sparkplate.sqltext import split_top_level, strip_comments
+from sparkplate.workflow import PARAM_REF
+
+# Where Spark says the error is, relative to the statement: "(line 2, pos 5)" or "; line 2 pos 5".
+_POSITION = re.compile(r"\s*[(;]?\s*line (\d+),? pos (\d+)\)?;?")
+
+
+def statements(text: str) -> list[tuple[int, str]]:
+    """(first line in the file, statement) for each statement; comments dropped.
+
+    Dropping a comment keeps its line break, so line numbers stay those of the file.
+    """
+    code = strip_comments(text)
+    found, searched_to = [], 0
+    for statement in split_top_level(code, ";"):
+        start = code.index(statement, searched_to)
+        found.append((code.count("\n", 0, start) + 1, statement))
+        searched_to = start + len(statement)
+    return found
+
+
+@contextmanager
+def session_variables(spark: SparkSession, values: Mapping[str, object]) -> Iterator[None]:
+    """Set `values` as variables for `${name}` substitution; restore what was there after."""
+    before = {name: spark.conf.get(name, None) for name in values}
+    for name, value in values.items():
+        spark.conf.set(name, str(value))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                spark.conf.unset(name)
+            else:
+                spark.conf.set(name, value)
+
+
+def _spark_message(err: Exception) -> str:
+    """Spark's message without the plan or the echoed SQL that follow it."""
+    text = str(err).strip()
+    return re.split(r"\n\n== SQL ==|;\n'|\n[+':]", text, maxsplit=1)[0].strip()
+
+
+def _check_variables(path: Path, code: str, params: Mapping[str, object]) -> None:
+    """Spark substitutes nothing for a variable it has no value for: stop before that."""
+    for number, line in enumerate(code.splitlines(), start=1):
+        for match in PARAM_REF.finditer(line):
+            if match[1] not in params:
+                raise SparkplateError(
+                    f"${{{match[1]}}} has no value",
+                    file=f"{path}:{number}",
+                    fix=f"pass {match[1]}=... (given: {', '.join(sorted(params)) or 'nothing'})",
+                )
+
+
+def run_sql_file(spark: SparkSession, path: Path, params: Mapping[str, object]) -> None:
+    """Run every statement of `path` in order, with `params` as `${...}` variables."""
+    path = Path(path)
+    text = path.read_text()
+    _check_variables(path, strip_comments(text), params)
+    with session_variables(spark, params):
+        for first_line, statement in statements(text):
+            try:
+                spark.sql(statement)
+            except (PySparkException, Py4JJavaError) as err:
+                message = _spark_message(err)
+                position = _POSITION.search(message)
+                line = first_line + int(position[1]) - 1 if position else first_line
+                # The file and line replace Spark's position within the statement.
+                raise SparkplateError(_POSITION.sub("", message), file=f"{path}:{line}") from err
