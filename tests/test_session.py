@@ -22,9 +22,10 @@ def test_later_sessions_use_the_cached_file_and_need_no_network(tmp_path, monkey
     jar = tmp_path / "ivy" / "jars" / f"{group}_{artifact}-{version}.jar"
     jar.parent.mkdir(parents=True)
     jar.write_bytes(b"")  # where Spark's resolver leaves it
-    assert iceberg_jar_config() == {"spark.jars": str(jar)}
+    assert iceberg_jar_config("local[*]") == {"spark.driver.extraClassPath": str(jar)}
+    assert iceberg_jar_config("yarn") == {"spark.jars": str(jar)}  # executors need a copy
 
 
 def test_a_jar_you_have_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKPLATE_ICEBERG_JAR", "/opt/jars/iceberg.jar")
-    assert iceberg_jar_config() == {"spark.jars": "/opt/jars/iceberg.jar"}
+    assert iceberg_jar_config("spark://host:7077") == {"spark.jars": "/opt/jars/iceberg.jar"}

@@ -39,22 +39,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SPARKPLATE_CACHE", default))
 
 
-def iceberg_jar_config() -> dict[str, str]:
+def iceberg_jar_config(master: str = "local[*]") -> dict[str, str]:
     """Spark settings that put the Iceberg runtime on the classpath.
 
     The jar is fetched once with Spark's own dependency resolver into sparkplate's cache; later
     sessions point at the cached file directly, so they start offline. SPARKPLATE_ICEBERG_JAR
-    names a jar you already have.
+    names a jar you already have. In local mode the driver is the only JVM, so the jar goes on its
+    classpath as it is, rather than through spark.jars, which serves a copy to executors.
     """
-    explicit = os.environ.get("SPARKPLATE_ICEBERG_JAR")
-    if explicit:
-        return {"spark.jars": explicit}
     ivy = cache_dir() / "ivy"
     group, artifact, version = ICEBERG_RUNTIME.split(":")
     cached = ivy / "jars" / f"{group}_{artifact}-{version}.jar"
-    if cached.is_file():
-        return {"spark.jars": str(cached)}
-    return {"spark.jars.packages": ICEBERG_RUNTIME, "spark.jars.ivy": str(ivy)}
+    jar = os.environ.get("SPARKPLATE_ICEBERG_JAR") or (str(cached) if cached.is_file() else None)
+    if jar is None:
+        return {"spark.jars.packages": ICEBERG_RUNTIME, "spark.jars.ivy": str(ivy)}
+    return {"spark.driver.extraClassPath" if master.startswith("local") else "spark.jars": jar}
 
 
 def local_session(
@@ -103,7 +102,7 @@ def local_session(
     )
     if iceberg:
         catalog = settings["catalog"]
-        for key, value in iceberg_jar_config().items():
+        for key, value in iceberg_jar_config(settings["master"]).items():
             builder = builder.config(key, value)
         builder = (
             builder.config(
