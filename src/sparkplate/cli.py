@@ -10,7 +10,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
 from sparkplate import __version__
-from sparkplate.errors import CheckFailed, SparkplateError
+from sparkplate.errors import CheckFailed, SparkplateError, spark_message
 
 warehouse_option = click.option(
     "--warehouse",
@@ -45,8 +45,7 @@ class Cli(click.Group):
             click.secho(f"error: {err}", fg="red", err=True)
             sys.exit(2)
         except (PySparkException, Py4JJavaError) as err:
-            first_line = (str(err).strip().splitlines() or [repr(err)])[0]
-            click.secho(f"error: Spark: {first_line}", fg="red", err=True)
+            click.secho(f"error: Spark: {spark_message(err)}", fg="red", err=True)
             sys.exit(1)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class SparkplateError(Exception):
     """A problem the user can fix; printed without a stack trace by the CLI."""
@@ -22,6 +24,12 @@ class SparkplateError(Exception):
         elif self.key:
             where = f"[{self.key}]: "
         return where + self.message + (f"\n  fix: {self.fix}" if self.fix else "")
+
+
+def spark_message(err: BaseException) -> str:
+    """Spark's message without the query plan or the echoed SQL that follow it."""
+    text = str(err).strip()
+    return re.split(r"\n\n== SQL ==|;\n'|\n[+':]", text, maxsplit=1)[0].strip() or repr(err)
 
 
 class CheckFailed(SparkplateError):

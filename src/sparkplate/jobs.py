@@ -22,7 +22,7 @@ from pyspark.errors import PySparkException
 from sparkplate import iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
-from sparkplate.errors import AuditFailed, SparkplateError
+from sparkplate.errors import AuditFailed, SparkplateError, spark_message
 from sparkplate.sqlscript import run_sql_file
 from sparkplate.sqltext import quote_string, strip_comments
 from sparkplate.workflow import BUILTIN_PARAMS, PARAM_REF, Job, Workflow, substitute
@@ -185,9 +185,8 @@ def run_job(run, job: Job) -> None:
         RUNNERS[job.type](JobRun(job, spec, run))
     except (PySparkException, Py4JJavaError) as err:
         # Spark's own message names the problem; the Python stack under it does not help.
-        text = str(err).strip()
         raise SparkplateError(
-            f"job '{job.id}' failed: {text[:2000]}", file=run.workflow.path, key=job.key
+            f"job '{job.id}' failed: {spark_message(err)}", file=run.workflow.path, key=job.key
         ) from err
     finally:
         run.indent -= 1

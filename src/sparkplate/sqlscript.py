@@ -16,7 +16,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
-from sparkplate.errors import SparkplateError
+from sparkplate.errors import SparkplateError, spark_message
 from sparkplate.sqltext import split_top_level, strip_comments
 from sparkplate.workflow import PARAM_REF
 
@@ -54,12 +54,6 @@ def session_variables(spark: SparkSession, values: Mapping[str, object]) -> Iter
                 spark.conf.set(name, value)
 
 
-def _spark_message(err: Exception) -> str:
-    """Spark's message without the plan or the echoed SQL that follow it."""
-    text = str(err).strip()
-    return re.split(r"\n\n== SQL ==|;\n'|\n[+':]", text, maxsplit=1)[0].strip()
-
-
 def _check_variables(path: Path, code: str, params: Mapping[str, object]) -> None:
     """Spark substitutes nothing for a variable it has no value for: stop before that."""
     for number, line in enumerate(code.splitlines(), start=1):
@@ -82,7 +76,7 @@ def run_sql_file(spark: SparkSession, path: Path, params: Mapping[str, object]) 
             try:
                 spark.sql(statement)
             except (PySparkException, Py4JJavaError) as err:
-                message = _spark_message(err)
+                message = spark_message(err)
                 position = _POSITION.search(message)
                 line = first_line + int(position[1]) - 1 if position else first_line
                 # The file and line replace Spark's position within the statement.
