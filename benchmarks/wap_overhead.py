@@ -52,7 +52,7 @@ def report(project: Path) -> float:
     print(f"{'bare transform + write (in one JVM, best of 2)':<44} {bare:>12.1f} s")
     print(f"{'main: ddl, metadata, WAP, audits, HWM':<44} {full:>12.1f} s")
     print(
-        f"{'WAP + audits + HWM overhead':<44} {100 * (full / bare - 1):>12.0f} %"
+        f"{'WAP + audits + HWM overhead, warm JVM':<44} {100 * (full / bare - 1):>12.0f} %"
         f"   target: <= 30 %\n{'':<44} repeat: python benchmarks/wap_overhead.py {project}",
         flush=True,
     )
