@@ -23,9 +23,9 @@ from sparkplate import iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError, spark_message
-from sparkplate.sqlscript import run_sql_file
-from sparkplate.sqltext import quote_string, strip_comments
-from sparkplate.workflow import BUILTIN_PARAMS, PARAM_REF, Job, Workflow, substitute
+from sparkplate.sqlscript import run_sql_file, unknown_variables
+from sparkplate.sqltext import quote_string
+from sparkplate.workflow import BUILTIN_PARAMS, Job, Workflow, substitute
 
 
 @dataclass(frozen=True)
@@ -85,16 +85,13 @@ def _check_script_params(wf: Workflow, job: Job) -> None:
     """Every ${name} in a SQL script must be a workflow parameter or one of the job's params."""
     script = wf.project_dir / str(job.spec["script"])
     known = set(wf.params) | set(BUILTIN_PARAMS) | set(job.spec.get("params") or {})
-    for number, line in enumerate(strip_comments(script.read_text()).splitlines(), start=1):
-        for match in PARAM_REF.finditer(line):
-            if match[1] not in known:
-                raise SparkplateError(
-                    f"unknown parameter ${{{match[1]}}} at line {number}",
-                    file=script,
-                    key=f"{job.key} in {wf.path.name}",
-                    fix=f"declare it under workflow.params of {wf.path.name}, or under the "
-                    "job's params",
-                )
+    for number, name in unknown_variables(script.read_text(), known)[:1]:
+        raise SparkplateError(
+            f"unknown parameter ${{{name}}} at line {number}",
+            file=script,
+            key=f"{job.key} in {wf.path.name}",
+            fix=f"declare it under workflow.params of {wf.path.name}, or under the job's params",
+        )
 
 
 def check_job(wf: Workflow, job: Job) -> Path | None:

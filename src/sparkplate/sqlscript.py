@@ -8,7 +8,7 @@ and the line in it, with Spark's own message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,23 +54,28 @@ def session_variables(spark: SparkSession, values: Mapping[str, object]) -> Iter
                 spark.conf.set(name, value)
 
 
-def _check_variables(path: Path, code: str, params: Mapping[str, object]) -> None:
-    """Spark substitutes nothing for a variable it has no value for: stop before that."""
-    for number, line in enumerate(code.splitlines(), start=1):
-        for match in PARAM_REF.finditer(line):
-            if match[1] not in params:
-                raise SparkplateError(
-                    f"${{{match[1]}}} has no value",
-                    file=f"{path}:{number}",
-                    fix=f"pass {match[1]}=... (given: {', '.join(sorted(params)) or 'nothing'})",
-                )
+def unknown_variables(text: str, known: Iterable[str]) -> list[tuple[int, str]]:
+    """(line, name) of every `${name}` outside comments that is not in `known`."""
+    known = set(known)
+    return [
+        (number, match[1])
+        for number, line in enumerate(strip_comments(text).splitlines(), start=1)
+        for match in PARAM_REF.finditer(line)
+        if match[1] not in known
+    ]
 
 
 def run_sql_file(spark: SparkSession, path: Path, params: Mapping[str, object]) -> None:
     """Run every statement of `path` in order, with `params` as `${...}` variables."""
     path = Path(path)
     text = path.read_text()
-    _check_variables(path, strip_comments(text), params)
+    for line, name in unknown_variables(text, params)[:1]:
+        # Spark would substitute an empty string: stop before that.
+        raise SparkplateError(
+            f"${{{name}}} has no value",
+            file=f"{path}:{line}",
+            fix=f"pass {name}=... (given: {', '.join(sorted(params)) or 'nothing'})",
+        )
     with session_variables(spark, params):
         for first_line, statement in statements(text):
             try:
