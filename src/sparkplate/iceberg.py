@@ -39,8 +39,22 @@ def require_table(spark: SparkSession, table: str, job: str) -> None:
         )
 
 
+def _java_table(spark: SparkSession, table: str):
+    """The table's current state through Iceberg's Java API, in the driver.
+
+    Reading refs or properties this way costs milliseconds, where SQL (`SHOW TBLPROPERTIES`, the
+    `refs` metadata table) plans a query and, cold, costs about half a second; a run reads them
+    several times.
+    """
+    jtable = spark._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
+        spark._jsparkSession, table
+    )
+    jtable.refresh()  # the catalog caches tables; another writer may have committed
+    return jtable
+
+
 def properties(spark: SparkSession, table: str) -> dict[str, str]:
-    return {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    return dict(_java_table(spark, table).properties())
 
 
 def set_properties(spark: SparkSession, table: str, props: dict[str, str]) -> dict[str, str]:
@@ -72,16 +86,8 @@ def branch_name(partition: str, run_id: str) -> str:
 
 
 def branch_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
-    """{branch name: snapshot id}, main included, read from the table's current metadata.
-
-    Uses Iceberg's Java API through the driver: the `refs` metadata table would run a Spark job,
-    and a run looks at refs several times.
-    """
-    jtable = spark._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
-        spark._jsparkSession, table
-    )
-    jtable.refresh()  # the catalog caches tables; another writer may have committed
-    refs = jtable.refs()
+    """{branch name: snapshot id}, main included, read from the table's current metadata."""
+    refs = _java_table(spark, table).refs()
     return {
         name: refs.get(name).snapshotId() for name in refs.keySet() if refs.get(name).isBranch()
     }
