@@ -1,13 +1,15 @@
 """One runner per job type; each declares its keys, so workflows are checked before Spark starts.
 
-Types: Spark (a SQL script), PySpark (a Python file with `main(args, spark)`), Metadata, Audit,
-HWM, Workflow (run another workflow, e.g. main for each date), and the `wap` template, which runs
-its jobs on an Iceberg branch, audits the branch and publishes it only if no blocking audit failed.
+Types: Spark (a SQL script), PySpark (a Python file with `main(args, spark)`), SparkSubmit (a JVM
+application's jar and main class, built with Maven when stale), Metadata, Audit, HWM, Workflow (run
+another workflow, e.g. main for each date), and the `wap` template, which runs its jobs on an
+Iceberg branch, audits the branch and publishes it only if no blocking audit failed.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from typing import Any
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
-from sparkplate import iceberg
+from sparkplate import iceberg, submit
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError, spark_message
@@ -39,6 +41,7 @@ class JobType:
 JOB_TYPES = {
     "Spark": JobType(required=("script",), optional=("params",), files=("script",)),
     "PySpark": JobType(required=("script",), optional=("params",), files=("script",)),
+    "SparkSubmit": JobType(required=("jar", "class"), optional=("params", "pom"), files=("pom",)),
     "Metadata": JobType(
         required=("table",),
         optional=("owner", "description", "tags", "lifetime_days", "primary_key"),
@@ -51,8 +54,9 @@ JOB_TYPES = {
     "wap": JobType(required=("table", "partition", "jobs"), optional=("audits",), template=True),
 }
 COMMON_KEYS = ("id", "type")
+JVM_CLASS = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 # The job types that may write inside a `wap` template.
-BRANCH_WRITE_TYPES = ("Spark", "PySpark")
+BRANCH_WRITE_TYPES = ("Spark", "PySpark", "SparkSubmit")
 
 
 def _check_audits(wf: Workflow, entries: Any, key: str) -> None:
@@ -118,6 +122,8 @@ def check_job(wf: Workflow, job: Job) -> Path | None:
                 fix="allowed keys: " + ", ".join(sorted(allowed)),
             )
     for key in kind.files:
+        if key not in job.spec:  # an optional file
+            continue
         path = wf.project_dir / str(job.spec[key])
         if "${" not in str(job.spec[key]) and not path.is_file():
             raise wf.error(f"file not found: {path}", key=f"{job.key}.{key}")
@@ -134,6 +140,12 @@ def check_job(wf: Workflow, job: Job) -> Path | None:
                 fix=f"inside it use {' or '.join(BRANCH_WRITE_TYPES)} jobs; put the others before "
                 "or after the template",
             )
+    if job.type == "SparkSubmit" and not JVM_CLASS.match(str(job.spec["class"])):
+        raise wf.error(
+            f"'{job.spec['class']}' is not a JVM class name",
+            key=f"{job.key}.class",
+            fix="give the application's main class with its package, e.g. com.example.ExampleApp",
+        )
     if job.type == "Spark" and "${" not in str(job.spec["script"]):
         _check_script_params(wf, job)
     if job.type == "Workflow":
@@ -231,6 +243,18 @@ def run_pyspark(jr: JobRun) -> None:
         raise SparkplateError(
             f"{type(err).__name__}: {err}", file=f"{path}{_line_in(err, path)}", key=jr.job.key
         ) from err
+
+
+def run_spark_submit(jr: JobRun) -> None:
+    where = {"file": jr.run.workflow.path, "key": jr.job.key}
+    jar = _project_file(jr, "jar")
+    if jr.spec.get("pom"):
+        pom = _project_file(jr, "pom")
+        if submit.stale(jar, pom):
+            submit.build(jar, pom, jr.log, where)
+    params = jr.spec.get("params") or {}
+    name = f"{jr.run.workflow.id}.{jr.job.id}"
+    submit.run_application(jr.spark, jar, str(jr.spec["class"]), params, name, jr.log, where)
 
 
 def _line_in(err: BaseException, path: Path) -> str:
@@ -404,6 +428,7 @@ def run_workflow_job(jr: JobRun) -> None:
 RUNNERS: dict[str, Runner] = {
     "Spark": run_spark_sql,
     "PySpark": run_pyspark,
+    "SparkSubmit": run_spark_submit,
     "Metadata": run_metadata,
     "Audit": run_audit_job,
     "HWM": run_hwm,

@@ -112,6 +112,9 @@ def local_session(
             .config(f"spark.sql.catalog.{catalog}", "org.apache.iceberg.spark.SparkCatalog")
             .config(f"spark.sql.catalog.{catalog}.type", "hadoop")
             .config(f"spark.sql.catalog.{catalog}.warehouse", settings["warehouse"])
+            # A workflow's jobs may run as other Spark applications (a jar, an R job) that commit
+            # to the same tables: load tables afresh, so this session sees those commits.
+            .config(f"spark.sql.catalog.{catalog}.cache-enabled", "false")
             .config("spark.sql.defaultCatalog", catalog)
         )
     try:

@@ -1,0 +1,144 @@
+"""The SparkSubmit job: a JVM application (the Scala recipe's jar) run by spark-submit.
+
+The application is a separate Spark application, so it gets the runner's own settings: the same
+catalog and warehouse, the Iceberg jar, and inside a `wap` template the branch to write to
+(`spark.wap.branch`). Its table commits are then seen by the runner, which audits and publishes
+them like any other write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from sparkplate.errors import SparkplateError
+
+# The runner's Spark settings an application must share to see the same tables the same way.
+INHERITED_PREFIXES = ("spark.sql.", "spark.jars", "spark.driver.extra", "spark.driver.memory")
+WAP_BRANCH = "spark.wap.branch"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def spark_submit() -> str:
+    """spark-submit of the Spark that runs the runner (pyspark's, unless SPARK_HOME says)."""
+    import pyspark
+
+    home = os.environ.get("SPARK_HOME") or str(Path(pyspark.__file__).parent)
+    return str(Path(home) / "bin" / "spark-submit")
+
+
+def inherited_conf(spark) -> dict[str, str]:
+    conf = {
+        key: value
+        for key, value in spark.sparkContext.getConf().getAll()
+        if key.startswith(INHERITED_PREFIXES)
+    }
+    branch = spark.conf.get(WAP_BRANCH, None)
+    if branch:
+        conf[WAP_BRANCH] = branch
+    return conf
+
+
+def application_args(params: dict) -> list[str]:
+    """`{top_n: 100}` -> `--top-n 100`: the usual spelling of a JVM command line."""
+    args: list[str] = []
+    for key, value in params.items():
+        args += [f"--{str(key).replace('_', '-')}", str(value)]
+    return args
+
+
+def submit_command(spark, jar: Path, main_class: str, params: dict, name: str) -> list[str]:
+    command = [spark_submit(), "--master", spark.sparkContext.master, "--name", name]
+    for key, value in sorted(inherited_conf(spark).items()):
+        command += ["--conf", f"{key}={value}"]
+    return [*command, "--class", main_class, str(jar), *application_args(params)]
+
+
+def stale(jar: Path, pom: Path) -> bool:
+    """The jar is missing, or older than the pom or a file under the project's src/main."""
+    if not jar.is_file():
+        return True
+    sources = [pom, *(p for p in (pom.parent / "src" / "main").rglob("*") if p.is_file())]
+    return max(p.stat().st_mtime for p in sources) > jar.stat().st_mtime
+
+
+def _stream(command: list[str], cwd: Path, log) -> tuple[int, list[str]]:
+    """Run `command`, passing each output line to `log`; (exit code, the output lines)."""
+    lines: list[str] = []
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        for line in process.stdout:
+            line = ANSI_ESCAPE.sub("", line).rstrip()  # Maven resets colours even in batch mode
+            if line:
+                lines.append(line)
+                log(line)
+    return process.returncode, lines
+
+
+def _require(program: str, what: str, where: dict) -> None:
+    if shutil.which(program) is None:
+        raise SparkplateError(
+            f"`{program}` is not on PATH; it is needed to {what}",
+            fix="install Java 17 and Maven 3.6+ (Debian/Ubuntu: apt install "
+            "openjdk-17-jdk-headless maven), or build the jar yourself",
+            **where,
+        )
+
+
+def build(jar: Path, pom: Path, log, where: dict) -> None:
+    """`mvn package` when the jar is missing or stale. Tests are skipped here: `nox` runs them."""
+    _require("java", f"build {jar.name}", where)
+    _require("mvn", f"build {jar.name}", where)
+    log(f"building {jar.name} with Maven (mvn -DskipTests package; `nox` runs the tests) ...")
+    command = ["mvn", "-B", "-q", "-Dstyle.color=never", "-DskipTests", "-f", pom.name, "package"]
+    code, lines = _stream(command, pom.parent, log)
+    if code != 0:
+        errors = [line for line in lines if line.startswith("[ERROR]")] or ["see its output above"]
+        raise SparkplateError(
+            f"the Maven build failed (exit {code}): {errors[0]}",
+            fix=f"fix the build; check it with `mvn -B package` in {pom.parent.resolve()}",
+            **where,
+        )
+    if jar.is_file():
+        jar.touch()  # Maven leaves an up-to-date jar as it is: mark it as built from the sources
+    else:
+        raise SparkplateError(
+            f"the Maven build succeeded but did not make {jar}",
+            fix="make the job's `jar` the file the pom builds (its <finalName> in target/)",
+            **where,
+        )
+
+
+def _first_error(lines: list[str]) -> str:
+    """The line that names the problem: the first exception or error, else the first line."""
+    for line in lines:
+        if re.search(r"(Exception|Error)\b.*:", line) or line.startswith(("error", "Error")):
+            return line.strip()
+    return lines[0].strip()
+
+
+def run_application(
+    spark, jar: Path, main_class: str, params: dict, name: str, log, where: dict
+) -> None:
+    if not jar.is_file():
+        raise SparkplateError(
+            f"jar not found: {jar}", fix="build it, or give the job a `pom` to build it", **where
+        )
+    command = submit_command(spark, jar.resolve(), main_class, params, name)
+    code, lines = _stream(command, Path.cwd(), log)
+    if code != 0:
+        raise SparkplateError(
+            f"spark-submit of {jar.name} ({main_class}) exited with {code}"
+            + (f": {_first_error(lines)}" if lines else ""),
+            fix="see the application's output above",
+            **where,
+        )
