@@ -7,10 +7,13 @@ outputs are compared row for row with each other and with the expected mock.
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 
 import pytest
 from conftest import RECIPES, render
 
+from sparkplate import submit
 from sparkplate.mocks import MockSet, differences, write_table
 from sparkplate.sqlscript import run_sql_file
 
@@ -32,7 +35,18 @@ def run_sparksql(spark, project, params, target):
     run_sql_file(spark, project / "src/sparksql_write.sql", {**params, "target_table": target})
 
 
-RUNNERS = {"pyspark": run_pyspark, "sparksql": run_sparksql}
+def run_scala(spark, project, params, target):
+    """Build the jar as `nox` does (its scalatest suite included), then spark-submit it."""
+    if shutil.which("mvn") is None:
+        pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")
+    subprocess.run(["mvn", "-B", "-q", "package"], cwd=project, check=True)
+    jar = project / "target/sparkplate_sample.jar"
+    main_class = "com.example.sparkplatesample.ExampleApp"
+    args = {**params, "target_table": target}
+    submit.run_application(spark, jar, main_class, args, "agree-scala", print, {})
+
+
+RUNNERS = {"pyspark": run_pyspark, "sparksql": run_sparksql, "scala": run_scala}
 
 
 def test_every_recipe_has_a_runner_here():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,8 +18,13 @@ JINJA_LEFTOVER = re.compile(r"{{|}}|{%|%}|{#|#}")
 WRITE_FILES = {
     "sparksql": ("src/sparksql_write.sql", "src/test_sparksql_write.py"),
     "pyspark": ("src/pyspark_write.py", "src/test_pyspark_write.py"),
+    "scala": (
+        "pom.xml",
+        "src/main/scala/com/example/sparkplatesample/ExampleApp.scala",
+        "src/test/scala/com/example/sparkplatesample/ExampleAppSuite.scala",
+    ),
 }
-WRITE_JOB_TYPES = {"sparksql": "Spark", "pyspark": "PySpark"}
+WRITE_JOB_TYPES = {"sparksql": "Spark", "pyspark": "PySpark", "scala": "SparkSubmit"}
 
 
 def test_every_recipe_copier_offers_is_tested():
@@ -115,10 +121,38 @@ def test_answers_shape_the_project(tmp_path):
         ("daily_lookback_days", 0, "1 to 366"),
         ("timezone", "../etc", "IANA"),
         ("recipe", "cobol", "Invalid choice"),
+        ("scala_package", "com.example.class", "keyword"),
+        ("scala_package", "Com.Example", "lower-case"),
+        ("scala_package", "com..example", "dot-separated"),
     ],
 )
 def test_bad_answers_are_refused_and_nothing_is_written(tmp_path, question, answer, message):
     dest = tmp_path / "p"
+    answers = {"recipe": "scala"} if question.startswith("scala_") else {}
     with pytest.raises(ValueError, match=re.escape(message)):
-        render(dest, **{question: answer})
+        render(dest, **{**answers, question: answer})
     assert not dest.exists()
+
+
+def test_scala_package_names_the_sources_and_the_main_class(tmp_path):
+    project = render(tmp_path / "p", recipe="scala", scala_package="org.acme.top_titles")
+    app = project / "src/main/scala/org/acme/top_titles/ExampleApp.scala"
+    assert app.read_text().startswith("package org.acme.top_titles\n")
+    write = validate(project / "main.sch.yaml").jobs[2].jobs[0]
+    assert write.spec["class"] == "org.acme.top_titles.ExampleApp"
+    assert (project / write.spec["pom"]).is_file()
+    assert "<finalName>${project.artifactId}</finalName>" in (project / "pom.xml").read_text()
+    assert write.spec["jar"] == "target/sparkplate_sample.jar"
+
+
+def test_scala_pom_builds_against_the_runtimes_spark_and_scala(tmp_path):
+    """The jar runs on the runner's spark-submit: same Spark, same Scala as the pinned pyspark."""
+    import pyspark
+
+    pom = (render(tmp_path / "p", recipe="scala") / "pom.xml").read_text()
+    jars = sorted(p.name for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar"))
+    spark = re.search(r"<spark.version>(.+)</spark.version>", pom)[1]
+    scala = re.search(r"<scala.version>(.+)</scala.version>", pom)[1]
+    assert spark == pyspark.__version__
+    assert f"spark-sql_2.12-{spark}.jar" in jars
+    assert f"scala-library-{scala}.jar" in jars

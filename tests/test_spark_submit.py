@@ -1,0 +1,115 @@
+"""The SparkSubmit job on the Scala recipe: real Maven, real spark-submit, real Iceberg branches.
+
+The project is rendered and built once (about 20 s with a warm Maven cache); each test copies it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import render
+from test_wap_runs import add_to_wap, branches, execute, main_snapshot
+
+from sparkplate import submit
+from sparkplate.errors import AuditFailed, SparkplateError
+from sparkplate.mocks import MockSet, differences, write_table
+
+pytestmark = pytest.mark.spark
+
+APP = "src/main/scala/com/example/sparkplatesample/ExampleApp.scala"
+JAR = "target/sparkplate_sample.jar"
+MAIN_CLASS = "com.example.sparkplatesample.ExampleApp"
+WHERE = {"file": "main.sch.yaml", "key": "write"}
+
+
+@pytest.fixture(scope="module")
+def built_scala(tmp_path_factory) -> Path:
+    if shutil.which("mvn") is None:
+        pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")
+    project = render(tmp_path_factory.mktemp("scala") / "pipeline", recipe="scala")
+    subprocess.run(["mvn", "-B", "-q", "-DskipTests", "package"], cwd=project, check=True)
+    return project
+
+
+@pytest.fixture
+def scala_project(built_scala, tmp_path) -> Path:
+    project = Path(shutil.copytree(built_scala, tmp_path / "pipeline"))
+    (project / JAR).touch()  # copied sources and jar share a time: the jar is up to date
+    return project
+
+
+def test_params_become_dashed_options():
+    args = submit.application_args({"date": "2024-01-01", "top_n": 3, "source_table": "a.b"})
+    assert args == ["--date", "2024-01-01", "--top-n", "3", "--source-table", "a.b"]
+
+
+def test_a_jar_is_stale_when_missing_or_older_than_its_sources(scala_project):
+    jar, pom = scala_project / JAR, scala_project / "pom.xml"
+    assert not submit.stale(jar, pom)
+    later = jar.stat().st_mtime + 10
+    os.utime(scala_project / APP, (later, later))
+    assert submit.stale(jar, pom)
+    jar.unlink()
+    assert submit.stale(jar, pom)
+
+
+def test_missing_maven_says_what_to_install(scala_project, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither java nor mvn
+    with pytest.raises(SparkplateError) as error:
+        submit.build(scala_project / JAR, scala_project / "pom.xml", print, WHERE)
+    assert "is not on PATH" in str(error.value)
+    assert "apt install openjdk-17-jdk-headless maven" in error.value.fix
+
+
+def test_a_compile_error_fails_the_run_with_mavens_message(spark, scala_project, warehouse):
+    app = scala_project / APP
+    app.write_text(app.read_text().replace(".groupBy(", ".groupByy(", 1))
+    table = "sample_db.t_scala_broken"
+    with pytest.raises(SparkplateError) as error:
+        execute(scala_project, warehouse, table, date="2024-01-01")
+    message = str(error.value)
+    assert "the Maven build failed" in message
+    assert "ExampleApp.scala" in message and "groupByy" in message
+    assert main_snapshot(spark, table) is None  # nothing was written
+    assert branches(spark, table) == []
+
+
+def test_an_application_error_names_its_first_error_line(scala_project, spark):
+    args = {"date": "2024-13-01", "top_n": 3, "source_table": "a.b", "target_table": "c.d"}
+    with pytest.raises(SparkplateError) as error:
+        submit.run_application(spark, scala_project / JAR, MAIN_CLASS, args, "bad", print, WHERE)
+    assert "exited with 2: --date must be YYYY-MM-DD, got 2024-13-01" in str(error.value)
+
+
+@pytest.fixture(scope="module")
+def warehouse(spark, built_scala) -> str:
+    for mock in MockSet.find(built_scala).sources():
+        write_table(spark, mock)
+    return spark.conf.get("spark.sql.catalog.local.warehouse")
+
+
+def test_the_jar_writes_the_branch_and_the_runner_publishes_it(spark, scala_project, warehouse):
+    table = "sample_db.t_scala"
+    execute(scala_project, warehouse, table, date="2024-01-01")
+    expected = MockSet.find(scala_project, spark).get("sample_db.sparkplate_sample_results")
+    assert differences(spark, expected, table) == ([], [])
+    assert branches(spark, table) == ["main"]
+
+
+def test_a_failing_audit_on_the_jars_branch_publishes_nothing(spark, scala_project, warehouse):
+    table = "sample_db.t_scala_blocked"
+    execute(scala_project, warehouse, table, date="2024-01-01")
+    before = main_snapshot(spark, table)
+    add_to_wap(
+        scala_project, audit="{function: row_count_should_be_between, blocking: true, max: 1}"
+    )
+
+    with pytest.raises(AuditFailed):
+        execute(scala_project, warehouse, table, date="2024-01-01")
+
+    assert main_snapshot(spark, table) == before
+    assert branches(spark, table) == ["main"]
