@@ -19,7 +19,7 @@ nox.options.sessions = ["lint", "tests", "e2e", "bench"]
 
 REPO = Path(__file__).parent
 # The recipes copier.yml offers; each is rendered and run end to end.
-RECIPES = ["sparksql", "pyspark"]
+RECIPES = ["sparksql", "pyspark", "scala"]
 
 
 @nox.session
@@ -36,7 +36,7 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize("recipe", RECIPES)
+@nox.parametrize("recipe", RECIPES, ids=RECIPES)
 def e2e(session: nox.Session, recipe: str) -> None:
     """Render the recipe with real Copier, then run the generated project's own nox."""
     session.install("copier", "nox", "uv")

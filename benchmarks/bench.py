@@ -1,4 +1,4 @@
-"""Benchmarks of a generated PySpark project on this machine; prints figures, asserts nothing.
+"""Benchmarks of generated projects on this machine; prints figures, asserts nothing.
 
     nox -s bench          (or: python benchmarks/bench.py [--rows-per-day N])
 
@@ -163,6 +163,29 @@ def main() -> None:
         "< 4 GiB",
         "same run",
     )
+
+    # The Scala recipe on the same source table: the runner spark-submits its jar.
+    scala_project = render(work / "scala-pipeline", "scala")
+    Watch(["mvn", "-B", "-q", "package"], scala_project, env).run()  # fills the caches, builds
+    mvn_test = Watch(["mvn", "-B", "-q", "clean", "test"], scala_project, env)  # compiles too
+    report("scala: mvn test, warm Maven cache", f"{mvn_test.run():.1f} s", "<= 60 s",
+           f"mvn -B -q clean test   (in {scala_project})")  # fmt: skip
+    scala_main = Watch(main_cmd, scala_project, env)
+    scala_main.run()
+    report(
+        f"scala: main, one date, {args.rows_per_day:,} rows",
+        f"{scala_main.seconds:.1f} s",
+        f"<= 1.5x pyspark main ({1.5 * main_run.seconds:.0f} s)",
+        f"{' '.join(main_cmd[1:])}   (in {scala_project})",
+    )
+    report(
+        "scala: main, ratio to the pyspark main run",
+        f"{scala_main.seconds / main_run.seconds:.2f} x",
+        "<= 1.5 x",
+        "same runs",
+    )
+    report("scala: main peak memory (two JVMs)", f"{scala_main.peak_rss / 2**30:.2f} GiB",
+           "< 4 GiB", "same run")  # fmt: skip
 
     daily_cmd = [
         sparkplate,
