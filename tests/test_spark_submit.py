@@ -5,9 +5,7 @@ The project is rendered and built once (about 20 s with a warm Maven cache); eac
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from sparkplate.mocks import MockSet, differences, write_table
 
 pytestmark = pytest.mark.spark
 
-APP = "src/main/scala/com/example/sparkplatesample/ExampleApp.scala"
+APP = "src/main/scala/ExampleApp.scala"
 JAR = "target/sparkplate_sample.jar"
 MAIN_CLASS = "com.example.sparkplatesample.ExampleApp"
 WHERE = {"file": "main.sch.yaml", "key": "write"}
@@ -31,15 +29,13 @@ def built_scala(tmp_path_factory) -> Path:
     if shutil.which("mvn") is None:
         pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")
     project = render(tmp_path_factory.mktemp("scala") / "pipeline", recipe="scala")
-    subprocess.run(["mvn", "-B", "-q", "-DskipTests", "package"], cwd=project, check=True)
+    submit.build(project / JAR, project / "pom.xml", print, WHERE)
     return project
 
 
 @pytest.fixture
 def scala_project(built_scala, tmp_path) -> Path:
-    project = Path(shutil.copytree(built_scala, tmp_path / "pipeline"))
-    (project / JAR).touch()  # copied sources and jar share a time: the jar is up to date
-    return project
+    return Path(shutil.copytree(built_scala, tmp_path / "pipeline"))
 
 
 def test_params_become_dashed_options():
@@ -47,18 +43,32 @@ def test_params_become_dashed_options():
     assert args == ["--date", "2024-01-01", "--top-n", "3", "--source-table", "a.b"]
 
 
-def test_a_jar_is_stale_when_missing_or_older_than_its_sources(scala_project):
-    jar, pom = scala_project / JAR, scala_project / "pom.xml"
-    assert not submit.stale(jar, pom)
-    later = jar.stat().st_mtime + 10
-    os.utime(scala_project / APP, (later, later))
+def test_a_jar_is_stale_when_its_sources_differ_from_its_build(scala_project):
+    jar, pom, app = scala_project / JAR, scala_project / "pom.xml", scala_project / APP
+    assert not submit.stale(jar, pom)  # copied with its sources: times changed, contents did not
+    source = app.read_text()
+    app.write_text(source + "// an edit\n")
     assert submit.stale(jar, pom)
+    app.write_text(source)
+    assert not submit.stale(jar, pom)
+    extra = app.with_name("Extra.scala")
+    extra.write_text("object Extra\n")
+    assert submit.stale(jar, pom)
+    extra.unlink()
     jar.unlink()
     assert submit.stale(jar, pom)
 
 
+def test_without_maven_an_existing_jar_is_used_as_it_is(scala_project, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    said = []
+    submit.build(scala_project / JAR, scala_project / "pom.xml", said.append, WHERE)
+    assert "Maven is not installed: using sparkplate_sample.jar as it is" in said[0]
+
+
 def test_missing_maven_says_what_to_install(scala_project, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # neither java nor mvn
+    (scala_project / JAR).unlink()
     with pytest.raises(SparkplateError) as error:
         submit.build(scala_project / JAR, scala_project / "pom.xml", print, WHERE)
     assert "is not on PATH" in str(error.value)

@@ -53,6 +53,12 @@ def _java_table(spark: SparkSession, table: str):
     return jtable
 
 
+def refresh(spark: SparkSession, table: str) -> None:
+    """Forget what the session cached of `table`: another Spark application (a jar, an R job)
+    may have committed to it. Sessions sparkplate starts do not cache tables; others may."""
+    spark.catalog.refreshTable(table)
+
+
 def properties(spark: SparkSession, table: str) -> dict[str, str]:
     return dict(_java_table(spark, table).properties())
 

@@ -8,6 +8,7 @@ them like any other write.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -16,10 +17,12 @@ from pathlib import Path
 
 from sparkplate.errors import SparkplateError
 
-# The runner's Spark settings an application must share to see the same tables the same way.
-INHERITED_PREFIXES = ("spark.sql.", "spark.jars", "spark.driver.extra", "spark.driver.memory")
+# The runner's Spark settings an application gets (catalogs, storage credentials, executors...),
+# less those that name the runner's own application or its ports.
+NOT_INHERITED = re.compile(r"^spark\.(app\.|submit\.|master$|executor\.id$|driver\.host$)|\.port$")
 WAP_BRANCH = "spark.wap.branch"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)")
 
 
 def spark_submit() -> str:
@@ -34,7 +37,7 @@ def inherited_conf(spark) -> dict[str, str]:
     conf = {
         key: value
         for key, value in spark.sparkContext.getConf().getAll()
-        if key.startswith(INHERITED_PREFIXES)
+        if not NOT_INHERITED.search(key)
     }
     branch = spark.conf.get(WAP_BRANCH, None)
     if branch:
@@ -57,15 +60,29 @@ def submit_command(spark, jar: Path, main_class: str, params: dict, name: str) -
     return [*command, "--class", main_class, str(jar), *application_args(params)]
 
 
+def sources_digest(pom: Path) -> str:
+    """A hash of the pom and everything under src/main (names and contents): what the jar is
+    built from. Contents rather than times, so copied, moved or deleted files count too."""
+    digest = hashlib.sha256()
+    root = pom.parent
+    for path in [pom, *sorted(p for p in (root / "src" / "main").rglob("*") if p.is_file())]:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _digest_file(jar: Path) -> Path:
+    return jar.with_name(jar.name + ".sources")
+
+
 def stale(jar: Path, pom: Path) -> bool:
-    """The jar is missing, or older than the pom or a file under the project's src/main."""
-    if not jar.is_file():
+    """The jar is missing, or was not built (by sparkplate) from the sources as they are now."""
+    recorded = _digest_file(jar)
+    if not jar.is_file() or not recorded.is_file():
         return True
-    sources = [pom, *(p for p in (pom.parent / "src" / "main").rglob("*") if p.is_file())]
-    return max(p.stat().st_mtime for p in sources) > jar.stat().st_mtime
+    return recorded.read_text().strip() != sources_digest(pom)
 
 
-def _stream(command: list[str], cwd: Path, log) -> tuple[int, list[str]]:
+def stream(command: list[str], cwd: Path, log) -> tuple[int, list[str]]:
     """Run `command`, passing each output line to `log`; (exit code, the output lines)."""
     lines: list[str] = []
     with subprocess.Popen(
@@ -80,7 +97,8 @@ def _stream(command: list[str], cwd: Path, log) -> tuple[int, list[str]]:
             line = ANSI_ESCAPE.sub("", line).rstrip()  # Maven resets colours even in batch mode
             if line:
                 lines.append(line)
-                log(line)
+                if not STACK_FRAME.match(line):  # the message says what failed; frames say where
+                    log(line)
     return process.returncode, lines
 
 
@@ -95,12 +113,19 @@ def _require(program: str, what: str, where: dict) -> None:
 
 
 def build(jar: Path, pom: Path, log, where: dict) -> None:
-    """`mvn package` when the jar is missing or stale. Tests are skipped here: `nox` runs them."""
+    """`mvn package`, when the jar is stale. Tests are skipped here: `nox` runs them.
+
+    Without Maven, a jar that is already there (built elsewhere, say) is used as it is.
+    """
+    if shutil.which("mvn") is None and jar.is_file():
+        log(f"Maven is not installed: using {jar.name} as it is (it may predate the sources)")
+        return
     _require("java", f"build {jar.name}", where)
     _require("mvn", f"build {jar.name}", where)
     log(f"building {jar.name} with Maven (mvn -DskipTests package; `nox` runs the tests) ...")
+    digest = sources_digest(pom)  # before the build: an edit made meanwhile makes it stale
     command = ["mvn", "-B", "-q", "-Dstyle.color=never", "-DskipTests", "-f", pom.name, "package"]
-    code, lines = _stream(command, pom.parent, log)
+    code, lines = stream(command, pom.parent, log)
     if code != 0:
         errors = [line for line in lines if line.startswith("[ERROR]")] or ["see its output above"]
         raise SparkplateError(
@@ -109,7 +134,7 @@ def build(jar: Path, pom: Path, log, where: dict) -> None:
             **where,
         )
     if jar.is_file():
-        jar.touch()  # Maven leaves an up-to-date jar as it is: mark it as built from the sources
+        _digest_file(jar).write_text(digest + "\n")
     else:
         raise SparkplateError(
             f"the Maven build succeeded but did not make {jar}",
@@ -118,7 +143,7 @@ def build(jar: Path, pom: Path, log, where: dict) -> None:
         )
 
 
-def _first_error(lines: list[str]) -> str:
+def first_error(lines: list[str]) -> str:
     """The line that names the problem: the first exception or error, else the first line."""
     for line in lines:
         if re.search(r"(Exception|Error)\b.*:", line) or line.startswith(("error", "Error")):
@@ -134,11 +159,11 @@ def run_application(
             f"jar not found: {jar}", fix="build it, or give the job a `pom` to build it", **where
         )
     command = submit_command(spark, jar.resolve(), main_class, params, name)
-    code, lines = _stream(command, Path.cwd(), log)
+    code, lines = stream(command, Path.cwd(), log)
     if code != 0:
         raise SparkplateError(
             f"spark-submit of {jar.name} ({main_class}) exited with {code}"
-            + (f": {_first_error(lines)}" if lines else ""),
+            + (f": {first_error(lines)}" if lines else ""),
             fix="see the application's output above",
             **where,
         )
