@@ -19,7 +19,7 @@ nox.options.sessions = ["lint", "tests", "e2e", "bench"]
 
 REPO = Path(__file__).parent
 # The recipes copier.yml offers; each is rendered and run end to end.
-RECIPES = ["sparksql", "pyspark", "scala"]
+RECIPES = ["sparksql", "pyspark", "scala", "sparklyr"]
 
 
 @nox.session

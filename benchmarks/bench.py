@@ -121,6 +121,14 @@ def main() -> None:
     lint = Watch([str(bin_dir / "sqlfluff"), "lint", "src", "ddl"], sql_project, env)
     report("sparksql: sqlfluff lint src ddl", f"{lint.run():.1f} s", "<= 10 s",
            f"sqlfluff lint src ddl   (in {sql_project})")  # fmt: skip
+    r_project = render(work / "r-pipeline", "sparklyr")
+    testthat = "testthat::test_dir('tests/testthat', stop_on_failure = TRUE)"
+    r_tests = Watch(["Rscript", "-e", testthat], r_project, env)
+    report("sparklyr: testthat on local tibbles", f"{r_tests.run():.1f} s", "<= 10 s",
+           f'Rscript -e "{testthat}"   (in {r_project})')  # fmt: skip
+    r_sql = Watch(pytest, r_project, env)
+    report("sparklyr: dbplyr's SQL on Spark, cold", f"{r_sql.run():.1f} s", "<= 20 s",
+           f"python -m pytest -q   (in {r_project})")  # fmt: skip
 
     end_day = f"2024-01-{args.days:02d}"
     generate = Watch(

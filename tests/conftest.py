@@ -9,7 +9,7 @@ import copier
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-RECIPES = ("sparksql", "pyspark", "scala")  # the recipes copier.yml offers
+RECIPES = ("sparksql", "pyspark", "scala", "sparklyr")  # the recipes copier.yml offers
 
 
 def render(dest: Path, **answers) -> Path:

@@ -1,12 +1,16 @@
 """Every recipe computes the same rows from the shared fixture: one business logic, many languages.
 
-Each recipe's transform runs the way its own unit test runs it, on the same source table, and the
-outputs are compared row for row with each other and with the expected mock.
+Each recipe's write runs as its workflow runs it (PySpark's `main`, the SQL file, the Scala jar
+by spark-submit, the INSERT that sparklyr's `main` sends, rendered by dbplyr), on the
+same source table; the outputs are compared row for row with each other and with the expected
+mock. sparklyr's local path (dplyr on tibbles) is compared too.
 """
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import shutil
 import subprocess
 
@@ -20,33 +24,55 @@ from sparkplate.sqlscript import run_sql_file
 pytestmark = pytest.mark.spark
 
 ANSWERS = {"source_table": "agree_db.source_table", "target_database": "agree_db"}
+SOURCE = ANSWERS["source_table"]
 EXPECTED = "agree_db.sparkplate_sample_results"
 
 
-def run_pyspark(spark, project, params, target):
+def run_pyspark(spark, project, params):
     spec = importlib.util.spec_from_file_location("agree_pyspark", project / "src/pyspark_write.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    rows = module.transform(spark.table(params["source_table"]), params["date"], params["top_n"])
-    rows.writeTo(target).overwritePartitions()
+    module.main(params, spark)
 
 
-def run_sparksql(spark, project, params, target):
-    run_sql_file(spark, project / "src/sparksql_write.sql", {**params, "target_table": target})
+def run_sparksql(spark, project, params):
+    run_sql_file(spark, project / "src/sparksql_write.sql", params)
 
 
-def run_scala(spark, project, params, target):
+def run_scala(spark, project, params):
     """Build the jar as `nox` does (its scalatest suite included), then spark-submit it."""
-    if shutil.which("mvn") is None:
-        pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")
-    subprocess.run(["mvn", "-B", "-q", "package"], cwd=project, check=True)
     jar = project / "target/sparkplate_sample.jar"
+    if not jar.is_file():
+        if shutil.which("mvn") is None:
+            pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")
+        subprocess.run(["mvn", "-B", "-q", "package"], cwd=project, check=True)
     main_class = "com.example.sparkplatesample.ExampleApp"
-    args = {**params, "target_table": target}
-    submit.run_application(spark, jar, main_class, args, "agree-scala", print, {})
+    submit.run_application(spark, jar, main_class, params, "agree-scala", print, {})
 
 
-RUNNERS = {"pyspark": run_pyspark, "sparksql": run_sparksql, "scala": run_scala}
+def rscript(project, *args: str, cwd=None) -> str:
+    if shutil.which("Rscript") is None:
+        pytest.fail("Rscript is needed for the sparklyr recipe; .ci/run installs R")
+    done = subprocess.run(
+        ["Rscript", *args], cwd=cwd or project, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def run_sparklyr(spark, project, params):
+    """The INSERT sparklyr's main() sends, rendered by dbplyr, run on Spark."""
+    spark.table(params["source_table"]).createOrReplaceTempView("source_rows")
+    date, top_n, target = params["date"], str(params["top_n"]), params["target_table"]
+    spark.sql(rscript(project, "tests/render_sql.R", date, top_n, target))
+
+
+RUNNERS = {
+    "pyspark": run_pyspark,
+    "sparksql": run_sparksql,
+    "scala": run_scala,
+    "sparklyr": run_sparklyr,
+}
 
 
 def test_every_recipe_has_a_runner_here():
@@ -54,23 +80,33 @@ def test_every_recipe_has_a_runner_here():
 
 
 @pytest.fixture(scope="module")
-def outputs(spark, tmp_path_factory):
-    """{recipe: its output table}, each made by the recipe's own DDL and transform."""
-    tables = {}
+def recipes(spark, tmp_path_factory):
+    """{recipe: (its rendered project, its output table)}, the table made by the recipe's DDL."""
+    made = {}
     for recipe in RECIPES:
         project = render(tmp_path_factory.mktemp(recipe) / "p", recipe=recipe, **ANSWERS)
-        mocks = MockSet.find(project, spark)
-        write_table(spark, mocks.get(ANSWERS["source_table"]))
-        expected = mocks.get(EXPECTED)
         target = f"agree_db.{recipe}_output"
         spark.sql(f"DROP TABLE IF EXISTS {target}")
         ddl = next((project / "ddl").glob("*.sql"))
         run_sql_file(spark, ddl, {"target_db": "agree_db", "target_table": target})
-        params = {"source_table": ANSWERS["source_table"], "date": expected.params["date"],
-                  "top_n": int(expected.params["top_n"])}  # fmt: skip
-        RUNNERS[recipe](spark, project, params, target)
-        tables[recipe] = target
-    return tables, expected
+        made[recipe] = (project, target)
+    return made
+
+
+def run_all(spark, recipes, date: str, top_n: int) -> None:
+    for recipe, (project, target) in recipes.items():
+        params = {"source_table": SOURCE, "target_table": target, "date": date, "top_n": top_n}
+        RUNNERS[recipe](spark, project, params)
+
+
+@pytest.fixture(scope="module")
+def outputs(spark, recipes):
+    project = next(iter(recipes.values()))[0]
+    mocks = MockSet.find(project, spark)
+    write_table(spark, mocks.get(SOURCE))
+    expected = mocks.get(EXPECTED)
+    run_all(spark, recipes, str(expected.params["date"]), int(expected.params["top_n"]))
+    return {recipe: target for recipe, (_, target) in recipes.items()}, expected
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
@@ -86,3 +122,35 @@ def test_the_recipes_give_the_same_rows(spark, outputs):
     for other in others:
         assert first.exceptAll(other).count() == 0
         assert other.exceptAll(first).count() == 0
+
+
+def test_sparklyr_on_local_tibbles_gives_the_same_rows(spark, recipes, outputs):
+    """dplyr on a local tibble (what the testthat tests run) against the PySpark output."""
+    tables, expected = outputs
+    project = recipes["sparklyr"][0]
+    top = (
+        "source('helper-mocks.R'); "
+        f"rows <- top_titles(read_mock('{SOURCE}')$rows, '{expected.params['date']}', "
+        f"{int(expected.params['top_n'])}L); write.csv(rows, stdout(), row.names = FALSE)"
+    )
+    local = rscript(project, "-e", top, cwd=project / "tests" / "testthat")
+    from_r = sorted(
+        (int(r["title_id"]), r["country_code"], int(r["title_rank"]), float(r["view_hours"]),
+         r["date"])
+        for r in csv.DictReader(io.StringIO(local))
+    )  # fmt: skip
+    from_pyspark = sorted(
+        (r.title_id, r.country_code, r.title_rank, r.view_hours, r.date.isoformat())
+        for r in spark.table(tables["pyspark"]).collect()
+    )
+    assert from_r == from_pyspark
+
+
+def test_a_date_whose_sessions_are_gone_ends_up_empty_in_every_recipe(spark, recipes, outputs):
+    """Run the date again after its source rows were deleted: no recipe keeps the old rows."""
+    tables, expected = outputs
+    date = str(expected.params["date"])
+    spark.sql(f"DELETE FROM {SOURCE} WHERE playback_date = DATE '{date}'")
+    run_all(spark, recipes, date, int(expected.params["top_n"]))
+    left = {r: spark.table(t).where(f"date = DATE '{date}'").count() for r, t in tables.items()}
+    assert left == {recipe: 0 for recipe in RECIPES}

@@ -20,11 +20,24 @@ WRITE_FILES = {
     "pyspark": ("src/pyspark_write.py", "src/test_pyspark_write.py"),
     "scala": (
         "pom.xml",
-        "src/main/scala/com/example/sparkplatesample/ExampleApp.scala",
-        "src/test/scala/com/example/sparkplatesample/ExampleAppSuite.scala",
+        "src/main/scala/ExampleApp.scala",
+        "src/test/scala/ExampleAppSuite.scala",
+    ),
+    "sparklyr": (
+        "DESCRIPTION",
+        "src/sparklyr_write.R",
+        "tests/testthat/test-sparklyr_write.R",
+        "tests/testthat/helper-mocks.R",
+        "tests/render_sql.R",
+        "tests/test_rendered_sql.py",
     ),
 }
-WRITE_JOB_TYPES = {"sparksql": "Spark", "pyspark": "PySpark", "scala": "SparkSubmit"}
+WRITE_JOB_TYPES = {
+    "sparksql": "Spark",
+    "pyspark": "PySpark",
+    "scala": "SparkSubmit",
+    "sparklyr": "R",
+}
 
 
 def test_every_recipe_copier_offers_is_tested():
@@ -136,8 +149,8 @@ def test_bad_answers_are_refused_and_nothing_is_written(tmp_path, question, answ
 
 def test_scala_package_names_the_sources_and_the_main_class(tmp_path):
     project = render(tmp_path / "p", recipe="scala", scala_package="org.acme.top_titles")
-    app = project / "src/main/scala/org/acme/top_titles/ExampleApp.scala"
-    assert app.read_text().startswith("package org.acme.top_titles\n")
+    app = project / "src/main/scala/ExampleApp.scala"  # one path whatever the package: an
+    assert app.read_text().startswith("package org.acme.top_titles\n")  # update edits one line
     write = validate(project / "main.sch.yaml").jobs[2].jobs[0]
     assert write.spec["class"] == "org.acme.top_titles.ExampleApp"
     assert (project / write.spec["pom"]).is_file()

@@ -1,9 +1,10 @@
 """One runner per job type; each declares its keys, so workflows are checked before Spark starts.
 
 Types: Spark (a SQL script), PySpark (a Python file with `main(args, spark)`), SparkSubmit (a JVM
-application's jar and main class, built with Maven when stale), Metadata, Audit, HWM, Workflow (run
-another workflow, e.g. main for each date), and the `wap` template, which runs its jobs on an
-Iceberg branch, audits the branch and publishes it only if no blocking audit failed.
+application's jar and main class, built with Maven when stale), R (an R script's
+`main(args, spark)`, run with sparklyr), Metadata, Audit, HWM, Workflow (run another workflow,
+e.g. main for each date), and the `wap` template, which runs its jobs on an Iceberg branch, audits
+the branch and publishes it only if no blocking audit failed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
-from sparkplate import iceberg, submit
+from sparkplate import iceberg, rjob, submit
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError, spark_message
@@ -42,6 +43,7 @@ JOB_TYPES = {
     "Spark": JobType(required=("script",), optional=("params",), files=("script",)),
     "PySpark": JobType(required=("script",), optional=("params",), files=("script",)),
     "SparkSubmit": JobType(required=("jar", "class"), optional=("params", "pom"), files=("pom",)),
+    "R": JobType(required=("script",), optional=("params",), files=("script",)),
     "Metadata": JobType(
         required=("table",),
         optional=("owner", "description", "tags", "lifetime_days", "primary_key"),
@@ -56,7 +58,7 @@ JOB_TYPES = {
 COMMON_KEYS = ("id", "type")
 JVM_CLASS = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 # The job types that may write inside a `wap` template.
-BRANCH_WRITE_TYPES = ("Spark", "PySpark", "SparkSubmit")
+BRANCH_WRITE_TYPES = ("Spark", "PySpark", "SparkSubmit", "R")
 
 
 def _check_audits(wf: Workflow, entries: Any, key: str) -> None:
@@ -257,6 +259,12 @@ def run_spark_submit(jr: JobRun) -> None:
     submit.run_application(jr.spark, jar, str(jr.spec["class"]), params, name, jr.log, where)
 
 
+def run_r(jr: JobRun) -> None:
+    where = {"file": jr.run.workflow.path, "key": jr.job.key}
+    params = jr.spec.get("params") or {}
+    rjob.run_r_script(jr.spark, _project_file(jr, "script"), params, jr.log, where)
+
+
 def _line_in(err: BaseException, path: Path) -> str:
     """`:<line>` of the deepest frame of `err` in the file `path`, or ''."""
     frames = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename) == path]
@@ -320,6 +328,7 @@ def _fail_on(failed: list, table: str, consequence: str) -> None:
 def run_audit_job(jr: JobRun) -> None:
     table = jr.spec["table"]
     iceberg.require_table(jr.spark, table, jr.job.key)
+    iceberg.refresh(jr.spark, table)
     data = jr.spark.read.table(table)
     if jr.spec.get("partition"):
         data = data.where(partition_filter(jr.spec["partition"]))
@@ -354,6 +363,7 @@ def _write_audit_publish(jr: JobRun, table: str, partition: dict, branch: str) -
     except BaseException:
         iceberg.drop_branch(spark, table, branch)  # a failed write publishes nothing
         raise
+    iceberg.refresh(spark, table)
     snapshot = iceberg.branch_snapshot_id(spark, table, branch)
     if snapshot is None:  # the write produced no commit: audit an empty partition
         data = spark.read.table(table).where("false")
@@ -429,6 +439,7 @@ RUNNERS: dict[str, Runner] = {
     "Spark": run_spark_sql,
     "PySpark": run_pyspark,
     "SparkSubmit": run_spark_submit,
+    "R": run_r,
     "Metadata": run_metadata,
     "Audit": run_audit_job,
     "HWM": run_hwm,

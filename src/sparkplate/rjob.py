@@ -1,0 +1,61 @@
+"""The R job: an R script's `main(args, spark)`, run with sparklyr as its own Spark application.
+
+Like a SparkSubmit job, it gets the runner's Spark settings (catalog, warehouse, Iceberg jar and,
+inside a `wap` template, the branch to write to), so the runner audits and publishes its commits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from sparkplate import submit
+from sparkplate.errors import SparkplateError
+
+LAUNCHER = Path(__file__).with_name("run_r_job.R")
+NO_SPARKLYR = 3  # the launcher's exit status when sparklyr is missing
+
+
+def sparklyr_installed() -> bool:
+    if shutil.which("Rscript") is None:
+        return False
+    check = ["Rscript", "-e", "quit(status = !requireNamespace('sparklyr', quietly = TRUE))"]
+    return subprocess.run(check, capture_output=True).returncode == 0
+
+
+def run_r_script(spark, script: Path, params: dict, log, where: dict) -> None:
+    if shutil.which("Rscript") is None:
+        raise SparkplateError(
+            "`Rscript` is not on PATH; it runs the R job",
+            fix="install R with dplyr, dbplyr and sparklyr (Debian/Ubuntu: apt install "
+            "r-base-core r-cran-dplyr r-cran-dbplyr; then install.packages('sparklyr'))",
+            **where,
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as settings:
+        settings.writelines(f"{k}={v}\n" for k, v in sorted(submit.inherited_conf(spark).items()))
+    try:
+        spark_home = Path(submit.spark_submit()).parents[1]
+        command = [
+            "Rscript", str(LAUNCHER), str(script.resolve()), str(spark_home),
+            spark.sparkContext.master, settings.name,
+            *(f"{key}={value}" for key, value in params.items()),
+        ]  # fmt: skip
+        code, lines = submit.stream(command, Path.cwd(), log)
+    finally:
+        Path(settings.name).unlink()
+    if code == NO_SPARKLYR:
+        raise SparkplateError(
+            "sparklyr is not installed, so the R job cannot run",
+            fix="install it in R: install.packages('sparklyr') (1.8.4 or later; it needs a "
+            "package repository such as CRAN)",
+            **where,
+        )
+    if code != 0:
+        raise SparkplateError(
+            f"the R job {script.name} exited with {code}"
+            + (f": {submit.first_error(lines)}" if lines else ""),
+            fix="see its output above",
+            **where,
+        )
