@@ -7,6 +7,8 @@ runner must say so and stop, and the end-to-end run is reported as skipped, neve
 from __future__ import annotations
 
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import render
@@ -66,3 +68,27 @@ def test_the_sparklyr_job_writes_the_branch_and_the_runner_publishes_it(
     expected = MockSet.find(sparklyr_project, spark).get("sample_db.sparkplate_sample_results")
     assert differences(spark, expected, table) == ([], [])
     assert branches(spark, table) == ["main"]
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("{title_id: 7, country_code: US", "{title_id: 7.5, country_code: US",
+         "rows[1].title_id: 7.5 is not a valid INT"),
+        ("playback_date: 2024-01-01}", "playback_date: 2024-02-30}", "is not a valid DATE"),
+        ("{title_id: 7, country_code: US", "{title_idd: 7, country_code: US",
+         "rows[1] has title_idd, which is not a column"),
+    ],
+)  # fmt: skip
+def test_the_r_mock_reader_names_the_file_and_row_of_a_bad_value(
+    sparklyr_project, tmp_path, old, new, message
+):
+    project = Path(shutil.copytree(sparklyr_project, tmp_path / "p"))
+    mock = project / "src/mocks/some_db.source_table.yaml"
+    mock.write_text(mock.read_text().replace(old, new, 1))
+    read = "source('helper-mocks.R'); read_mock('some_db.source_table')"
+    done = subprocess.run(["Rscript", "-e", read], cwd=project / "tests/testthat",
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode != 0
+    assert f"{mock}: " in done.stderr and message in done.stderr

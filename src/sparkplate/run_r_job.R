@@ -6,34 +6,32 @@
 # CONF_FILE holds the runner's Spark settings, one `key=value` per line (values may hold spaces).
 # Exit status 3: sparklyr is not installed.
 
-argv <- commandArgs(trailingOnly = TRUE)
-if (!requireNamespace("sparklyr", quietly = TRUE)) {
-  message("sparklyr is not installed")
-  quit(status = 3)
-}
-script <- argv[[1]]
-spark_home <- argv[[2]]
-master <- argv[[3]]
-key_of <- function(pairs) sub("=.*$", "", pairs)
-value_of <- function(pairs) sub("^[^=]*=", "", pairs)
+run_job <- function(argv) {
+  if (!requireNamespace("sparklyr", quietly = TRUE)) {
+    message("sparklyr is not installed")
+    quit(status = 3)
+  }
+  script <- argv[[1]]
+  key_of <- function(pairs) sub("=.*$", "", pairs)
+  value_of <- function(pairs) sub("^[^=]*=", "", pairs)
 
-settings <- readLines(argv[[4]])
-config <- sparklyr::spark_config()
-for (i in seq_along(settings)) config[[key_of(settings[i])]] <- value_of(settings[i])
-# What must be given when the driver JVM starts goes to spark-submit itself.
-shell_options <- c(
-  "driver-class-path" = "spark.driver.extraClassPath",
-  "driver-java-options" = "spark.driver.extraJavaOptions",
-  "driver-memory" = "spark.driver.memory"
-)
-for (option in names(shell_options)) {
-  value <- config[[shell_options[[option]]]]
-  if (!is.null(value)) config[[paste0("sparklyr.shell.", option)]] <- value
+  # Every setting goes to spark-submit as --conf, so what the driver JVM needs when it starts
+  # (its classpath, Java options, memory, jars) is there from the start. sparklyr passes these
+  # to a shell: each is quoted.
+  config <- sparklyr::spark_config()
+  config[["sparklyr.shell.conf"]] <- shQuote(readLines(argv[[4]]))
+  config[["sparklyr.connect.enablehivesupport"]] <- FALSE # as the runner: no Hive metastore
+
+  job_script <- new.env()
+  sys.source(script, envir = job_script)
+  if (!is.function(job_script$main)) {
+    stop(script, " defines no main(args, spark): add one; the workflow calls it")
+  }
+  pairs <- argv[-(1:4)]
+  args <- setNames(as.list(value_of(pairs)), key_of(pairs))
+  spark <- sparklyr::spark_connect(master = argv[[3]], spark_home = argv[[2]], config = config)
+  on.exit(sparklyr::spark_disconnect(spark))
+  invisible(job_script$main(args, spark))
 }
 
-pairs <- argv[-(1:4)]
-args <- setNames(as.list(value_of(pairs)), key_of(pairs))
-spark <- sparklyr::spark_connect(master = master, spark_home = spark_home, config = config)
-on.exit(sparklyr::spark_disconnect(spark))
-source(script)
-invisible(main(args, spark))
+run_job(commandArgs(trailingOnly = TRUE))
