@@ -185,6 +185,72 @@ def mock_generate(
     click.echo(f"generated {days * rows_per_day} rows in {table} for {start}..{end}")
 
 
+def _recipes_help() -> str:
+    from sparkplate import sample
+
+    try:
+        return "RECIPE is one of: " + ", ".join(sample.recipes()) + "."
+    except SparkplateError:
+        return "RECIPE: see the template's copier.yml (no template found here)."
+
+
+@main.group()
+def sample() -> None:
+    """Start a pipeline from a sample recipe."""
+
+
+@sample.command("workflow", help=(
+    "Render a sample pipeline of RECIPE into TARGET_PATH (default: ./WORKFLOW_SHORTNAME, else "
+    "./sparkplate_sample_RECIPE) with "
+    "Copier, from the template sparkplate was installed from (or --source-path), then print what "
+    "was made and what to run next.\n\n" + _recipes_help()
+))  # fmt: skip
+@click.argument("recipe")
+@click.argument("target_path", required=False, type=click.Path(file_okay=False))
+@click.option("--workflow-shortname", help="Short name of the workflow (names files and tables).")
+@click.option("--workflow-id", help="Workflow id in the scheduler.")
+@click.option("--source-path", help="A sparkplate checkout or git URL to render from.")
+@click.option("--skip-info", is_flag=True, help="Print nothing after rendering.")
+def sample_workflow(recipe, target_path, workflow_shortname, workflow_id, source_path, skip_info):
+    from sparkplate import sample as samples
+
+    source = samples.template_source(source_path)
+    offered = samples.recipes(source)
+    if offered and recipe not in offered:
+        raise SparkplateError(f"unknown recipe {recipe!r}", fix="use one of: " + ", ".join(offered))
+    answers = {"workflow_shortname": workflow_shortname, "workflow_id": workflow_id}
+    answers = {k: v for k, v in answers.items() if v}
+    target = Path(target_path or workflow_shortname or f"sparkplate_sample_{recipe}")
+    if target.exists() and any(target.iterdir()):
+        raise SparkplateError(
+            f"{target} exists and is not empty",
+            fix="choose a new directory; to bring an existing project up to date, run "
+            "`copier update --trust` in it",
+        )
+    try:
+        samples.render(source, recipe, target, answers)
+    except ValueError as err:  # a refused answer: Copier names the question
+        raise SparkplateError(str(err).strip(), fix="change the option and run again") from None
+    if skip_info:
+        return
+    files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    click.echo(f"created {target}/ ({recipe} recipe, from {source.path}):")
+    for name in files:
+        click.echo(f"  {name}")
+    click.echo(
+        f"\nnext:\n  cd {target}\n"
+        "  nox                                   # its checks: tests and main/daily/backfill\n"
+        "  sparkplate mock load                  # or step by step: the mocks into ./warehouse\n"
+        "  sparkplate run main.sch.yaml -p date=2024-01-01"
+    )
+    if not source.updatable:
+        click.echo(
+            "\nnote: rendered from the template inside the installed sparkplate, which is not a "
+            "git repository:\n  for `copier update`, set _src_path in .copier-answers.yml to the "
+            "sparkplate repository."
+        )
+
+
 @main.group()
 def table() -> None:
     """Look at a table's state."""
