@@ -3,11 +3,14 @@
 - lint:          ruff on the runtime, tests and benchmarks
 - tests:         runtime unit tests and render tests (real Copier, real Spark and Iceberg)
 - e2e(recipe):   render a recipe into a temp dir and run the generated project's own `nox`
+- update:        copier update of every recipe from the previous release, then its own `nox`
 - bench:         figures for the generated project's speed and memory (prints, asserts nothing)
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "tests", "e2e", "bench"]
+nox.options.sessions = ["lint", "tests", "e2e", "update", "bench"]
 
 REPO = Path(__file__).parent
 # The recipes copier.yml offers; each is rendered and run end to end.
@@ -32,7 +35,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not update", *session.posargs)
+
+
+@nox.session
+def update(session: nox.Session) -> None:
+    """copier update from the previous release (or a fixture tag) to this working tree."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "update", "tests/test_update.py", *session.posargs)
 
 
 @nox.session
@@ -45,6 +55,14 @@ def e2e(session: nox.Session, recipe: str) -> None:
                 "-d", f"recipe={recipe}", str(REPO.resolve()), str(project))  # fmt: skip
     session.chdir(project)
     session.run("nox")
+    if recipe == "sparklyr" and not sparklyr_installed():
+        # The project's nox ran its tests and skipped its end-to-end runs: say so here too.
+        session.skip("SKIPPED: sparklyr is not installed; the sparklyr job was not run")
+
+
+def sparklyr_installed() -> bool:
+    check = ["Rscript", "-e", "quit(status = !requireNamespace('sparklyr', quietly = TRUE))"]
+    return shutil.which("Rscript") is not None and subprocess.run(check).returncode == 0
 
 
 @nox.session

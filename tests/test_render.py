@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,31 @@ def test_scala_pom_builds_against_the_runtimes_spark_and_scala(tmp_path):
     assert spark == pyspark.__version__
     assert f"spark-sql_2.12-{spark}.jar" in jars
     assert f"scala-library-{scala}.jar" in jars
+
+
+# The recipes whose `nox -s lint` runs ruff (the Scala project's only Python is its noxfile).
+PYTHON_LINTED = [recipe for recipe in RECIPES if recipe != "scala"]
+
+
+@pytest.mark.parametrize("recipe", PYTHON_LINTED)
+def test_the_python_of_every_recipe_passes_its_own_ruff_settings(tmp_path, recipe):
+    project = render(tmp_path / "p", recipe=recipe)
+    for check in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run([sys.executable, "-m", "ruff", *check], cwd=project,
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_pre_commit_stops_conflict_markers_and_rej_files(tmp_path):
+    project = render(tmp_path / "p", recipe="pyspark")
+    run = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    assert subprocess.run(run, cwd=project, capture_output=True).returncode == 0
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "<<<<<<< before updating\nmine\n=======\n")
+    (project / "src" / "pyspark_write.py.rej").write_text("a hunk copier could not apply\n")
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    done = subprocess.run(run, cwd=project, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "README.md:" in done.stdout and "pyspark_write.py.rej" in done.stdout

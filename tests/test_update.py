@@ -1,0 +1,205 @@
+"""`copier update`, as users run it for years: `nox -s update` runs these (marker `update`).
+
+The template is a clone of this repository with the working tree committed on top. The project
+is rendered at the previous release tag (or, while there is none, a fixture tag at the clone's
+HEAD), committed with git, then updated to the working tree with real Copier.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from conftest import RECIPES, REPO
+from packaging.version import InvalidVersion, Version
+
+pytestmark = pytest.mark.update
+
+CONFLICT = re.compile(r"^(<{7}|>{7}) ", re.MULTILINE)
+# A line a user adds to the transform, in its language's comment syntax.
+USER_NOTE = {"py": "# kept by the user", "sql": "-- kept by the user",
+             "scala": "// kept by the user", "R": "# kept by the user"}  # fmt: skip
+TRANSFORM = {
+    "pyspark": "src/pyspark_write.py",
+    "sparksql": "src/sparksql_write.sql",
+    "scala": "src/main/scala/ExampleApp.scala",
+    "sparklyr": "src/sparklyr_write.R",
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def git_identity():
+    names = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ.setdefault(name, "sparkplate-tests" if "NAME" in name else "tests@example.com")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def release_tags(repo: Path) -> list[str]:
+    tags = []
+    for tag in git(repo, "tag", "--list", "v*").split():
+        try:
+            tags.append((Version(tag), tag))
+        except InvalidVersion:
+            continue
+    return [tag for _, tag in sorted(tags)]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> tuple[Path, str]:
+    """(a clone with the working tree committed on top, the tag to update from)."""
+    clone = tmp_path_factory.mktemp("template") / "sparkplate"
+    git(REPO, "clone", "-q", str(REPO), str(clone))
+    tags = release_tags(clone)
+    previous = tags[-1] if tags else "v0.0.0"
+    if not tags:
+        git(clone, "tag", previous)  # the fixture tag: no release yet
+    for name in git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split(
+        "\0"
+    ):
+        source = REPO / name
+        if name and source.is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, clone / name)
+        elif name and not source.exists():
+            (clone / name).unlink(missing_ok=True)  # deleted in the working tree
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "--allow-empty", "-m", "the working tree")
+    return clone, previous
+
+
+def render_project(template_dir: Path, ref: str, dest: Path, **answers) -> Path:
+    offered = yaml.safe_load(git(template_dir, "show", f"{ref}:copier.yml"))["recipe"]["choices"]
+    if answers.get("recipe", "pyspark") not in offered.values():
+        pytest.skip(f"the {answers['recipe']} recipe is newer than {ref}: nothing to update")
+    copier.run_copy(
+        str(template_dir), dest, data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True
+    )
+    git(dest, "init", "-q")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", f"rendered at {ref}")
+    return dest
+
+
+def update(project: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "copier", "update", "--trust", "--defaults", *args]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True)
+
+
+def leftovers(project: Path) -> list[str]:
+    """Files with conflict markers, and .rej files."""
+    found = []
+    for path in project.rglob("*"):
+        if ".git" in path.parts or not path.is_file():
+            continue
+        if path.suffix == ".rej" or CONFLICT.search(path.read_text(errors="replace")):
+            found.append(path.relative_to(project).as_posix())
+    return found
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_update_is_clean_and_the_project_passes_its_own_nox(template, tmp_path, recipe):
+    template_dir, previous = template
+    project = render_project(template_dir, previous, tmp_path / "p", recipe=recipe)
+
+    done = update(project, "--vcs-ref", "HEAD")
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    checks = subprocess.run([sys.executable, "-m", "nox"], cwd=project, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    assert checks.returncode == 0, checks.stdout[-4000:]
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_user_edits_survive_an_update_or_show_as_a_conflict(template, tmp_path, recipe):
+    template_dir, previous = template
+    project = render_project(template_dir, previous, tmp_path / "p", recipe=recipe)
+    transform = project / TRANSFORM[recipe]
+    note = USER_NOTE[transform.suffix.lstrip(".")]
+    transform.write_text(transform.read_text() + f"{note}\n")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("## Run it", "## Run it\n\nOur team runs it.", 1))
+    git(project, "commit", "-q", "-am", "the user's edits")
+
+    done = update(project, "--vcs-ref", "HEAD")
+
+    assert done.returncode == 0, done.stderr
+    assert note in transform.read_text()
+    assert "Our team runs it." in readme.read_text()
+    assert [name for name in leftovers(project) if name.endswith(".rej")] == []
+
+
+def test_changing_the_recipe_on_update_is_refused_and_changes_nothing(template, tmp_path):
+    template_dir, previous = template
+    project = render_project(template_dir, previous, tmp_path / "p", recipe="pyspark")
+
+    done = update(project, "--vcs-ref", "HEAD", "-d", "recipe=scala")
+
+    assert done.returncode != 0
+    assert "refused: this project uses the pyspark recipe" in done.stdout + done.stderr
+    assert git(project, "status", "--porcelain") == ""
+    assert update(project, "--vcs-ref", "HEAD", "-d", "recipe=pyspark").returncode == 0
+
+
+RENAME_MIGRATION = """_migrations:
+  # v1000.0.1 renamed src/pyspark_write.py: move the project's own copy before updating, so the
+  # user's edits go with it.
+  - version: v1000.0.1
+    when: "{{ _stage == 'before' }}"
+    command: >-
+      if [ -f src/pyspark_write.py ]; then git mv src/pyspark_write.py src/top_titles.py; fi
+"""
+
+
+def test_a_renamed_file_takes_the_users_edits_along(template, tmp_path):
+    """Between two fixture tags the template renames the PySpark transform and ships a
+    before-stage migration; the user's edited copy moves to the new name."""
+    template_dir, _ = template
+    renaming = tmp_path / "template"
+    git(template_dir, "clone", "-q", str(template_dir), str(renaming))
+    git(renaming, "tag", "v1000.0.0")
+    old, new = "pyspark_write", "top_titles"
+    git(
+        renaming,
+        "mv",
+        f"templates/pyspark/src/{old}.py.jinja",
+        f"templates/pyspark/src/{new}.py.jinja",
+    )
+    for name in ("copier.yml", "templates/pyspark/src/test_pyspark_write.py.jinja"):
+        path = renaming / name
+        path.write_text(path.read_text().replace(f"src/{old}.py", f"src/{new}.py")
+                        .replace(f"from {old} import", f"from {new} import"))  # fmt: skip
+    config = renaming / "copier.yml"
+    config.write_text(config.read_text().replace("_migrations:\n", RENAME_MIGRATION, 1))
+    git(renaming, "commit", "-q", "-am", "rename the PySpark transform")
+    git(renaming, "tag", "v1000.0.1")
+    project = render_project(renaming, "v1000.0.0", tmp_path / "p", recipe="pyspark")
+    edited = project / f"src/{old}.py"
+    edited.write_text(edited.read_text() + "# kept by the user\n")
+    git(project, "commit", "-q", "-am", "the user's edit")
+
+    done = update(project, "--vcs-ref", "v1000.0.1")
+
+    assert done.returncode == 0, done.stderr
+    assert not edited.exists()
+    moved = (project / f"src/{new}.py").read_text()
+    assert "# kept by the user" in moved
+    assert f"script: src/{new}.py" in (project / "main.sch.yaml").read_text()
