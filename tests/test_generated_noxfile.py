@@ -92,8 +92,13 @@ def test_a_local_checkout_is_installed_as_it_is(noxfile, answered, quote):
             None,
             "sparkplate @ git+https://git.example.com/acme/sparkplate.git@HEAD",
         ),
+        (
+            "https://git.example.com/acme/sparkplate.git",
+            "v0.1.0-3-g1a2b3c4",  # Copier records `git describe` past a release
+            "sparkplate @ git+https://git.example.com/acme/sparkplate.git@1a2b3c4",
+        ),
     ],
-    ids=["gh", "gl-quoted-commit", "scp-ssh", "https", "no-commit"],
+    ids=["gh", "gl-quoted-commit", "scp-ssh", "https", "no-commit", "past-a-release"],
 )
 def test_a_git_source_is_installed_at_the_recorded_commit(
     noxfile, answered, source, commit, expected
