@@ -139,3 +139,18 @@ def test_sparkplate_requirement_from_the_environment_is_used_as_is(noxfile, answ
     monkeypatch.setenv("SPARKPLATE_REQUIREMENT", wheel)
 
     assert noxfile.sparkplate_requirement() == wheel
+
+
+def test_the_template_inside_an_installed_sparkplate_asks_for_the_runtime_source(
+    noxfile, answered, tmp_path
+):
+    package = tmp_path / "site-packages" / "sparkplate"
+    (package / "template").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    answered(f"_src_path: {package / 'template'}\n")
+
+    with pytest.raises(SystemExit) as stopped:
+        noxfile.sparkplate_requirement()
+
+    assert "rendered from the template inside an installed sparkplate" in str(stopped.value)
+    assert "set SPARKPLATE_REQUIREMENT" in str(stopped.value)

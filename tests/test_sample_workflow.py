@@ -88,6 +88,7 @@ def test_the_template_inside_the_package_renders_and_says_it_cannot_update(tmp_p
 
     assert result.exit_code == 0, result.output
     assert (tmp_path / "p" / "pom.xml").is_file()
+    assert "Its nox needs SPARKPLATE_REQUIREMENT" in result.output
     assert "for `copier update`, set _src_path" in result.output
 
 

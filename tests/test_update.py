@@ -26,6 +26,15 @@ CONFLICT = re.compile(r"^(<{7}|>{7}) ", re.MULTILINE)
 # A line a user adds to the transform, in its language's comment syntax.
 USER_NOTE = {"py": "# kept by the user", "sql": "-- kept by the user",
              "scala": "// kept by the user", "R": "# kept by the user"}  # fmt: skip
+TEMPLATE_NOTE = {"md": "Updated by the template.", "py": "# updated by the template",
+                 "sql": "-- updated by the template", "scala": "// updated by the template",
+                 "R": "# updated by the template"}  # fmt: skip
+
+
+def template_transforms(clone: Path) -> list[Path]:
+    return [clone / "templates" / recipe / f"{path}.jinja" for recipe, path in TRANSFORM.items()]
+
+
 TRANSFORM = {
     "pyspark": "src/pyspark_write.py",
     "sparksql": "src/sparksql_write.sql",
@@ -80,8 +89,15 @@ def template(tmp_path_factory) -> tuple[Path, str]:
             shutil.copy2(source, clone / name)
         elif name and not source.exists():
             (clone / name).unlink(missing_ok=True)  # deleted in the working tree
+    # A template-side change in every transform and in the README, away from where the user
+    # edits below: the update always has something to merge, even right after a release.
+    for path in [clone / "templates/_shared/README.md.jinja", *template_transforms(clone)]:
+        text = path.read_text()
+        line = TEMPLATE_NOTE[path.suffixes[-2].lstrip(".")]
+        path.write_text(text + f"\n{line}\n" if path.name.startswith("README") else
+                        f"{line}\n" + text)  # fmt: skip
     git(clone, "add", "-A")
-    git(clone, "commit", "-q", "--allow-empty", "-m", "the working tree")
+    git(clone, "commit", "-q", "-m", "the working tree, and a template change")
     return clone, previous
 
 
@@ -123,6 +139,7 @@ def test_update_is_clean_and_the_project_passes_its_own_nox(template, tmp_path, 
 
     assert done.returncode == 0, done.stderr
     assert leftovers(project) == []
+    assert TEMPLATE_NOTE["md"] in (project / "README.md").read_text()
     checks = subprocess.run([sys.executable, "-m", "nox"], cwd=project, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     assert checks.returncode == 0, checks.stdout[-4000:]
@@ -144,7 +161,10 @@ def test_user_edits_survive_an_update_or_show_as_a_conflict(template, tmp_path, 
     assert done.returncode == 0, done.stderr
     assert note in transform.read_text()
     assert "Our team runs it." in readme.read_text()
-    assert [name for name in leftovers(project) if name.endswith(".rej")] == []
+    # Here the two sides touch different lines: the template's change merges in cleanly too.
+    assert TEMPLATE_NOTE[transform.suffix.lstrip(".")] in transform.read_text()
+    assert TEMPLATE_NOTE["md"] in readme.read_text()
+    assert leftovers(project) == []
 
 
 def test_changing_the_recipe_on_update_is_refused_and_changes_nothing(template, tmp_path):
@@ -203,3 +223,18 @@ def test_a_renamed_file_takes_the_users_edits_along(template, tmp_path):
     moved = (project / f"src/{new}.py").read_text()
     assert "# kept by the user" in moved
     assert f"script: src/{new}.py" in (project / "main.sch.yaml").read_text()
+
+
+def test_a_recipe_chosen_at_the_prompt_is_refused_after_the_update(template, tmp_path):
+    """The after-stage check (a prompt answer is not known before the update starts)."""
+    template_dir, previous = template
+    project = render_project(template_dir, previous, tmp_path / "p", recipe="pyspark")
+    answers = project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("recipe: pyspark", "recipe: scala"))
+    check = [sys.executable, str(REPO / "tasks/refuse_recipe_change.py"), answers.name, "--after"]
+
+    done = subprocess.run(check, cwd=project, capture_output=True, text=True)
+
+    assert done.returncode != 0
+    assert "refused: this project uses the pyspark recipe" in done.stderr
+    assert "git checkout -- . && git clean -fd" in done.stderr

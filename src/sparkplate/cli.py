@@ -243,12 +243,15 @@ def sample_workflow(recipe, target_path, workflow_shortname, workflow_id, source
         "  sparkplate mock load                  # or step by step: the mocks into ./warehouse\n"
         "  sparkplate run main.sch.yaml -p date=2024-01-01"
     )
-    if not source.updatable:
+    if source.path == str(samples.PACKAGED):
         click.echo(
-            "\nnote: rendered from the template inside the installed sparkplate, which is not a "
-            "git repository:\n  for `copier update`, set _src_path in .copier-answers.yml to the "
-            "sparkplate repository."
+            "\nnote: rendered from the template inside the installed sparkplate. Its nox needs "
+            "SPARKPLATE_REQUIREMENT (where this sparkplate came from: a checkout, a git URL or a "
+            "wheel); for `copier update`, set _src_path in .copier-answers.yml to the sparkplate "
+            f"repository and _commit to v{__version__}."
         )
+    elif not source.updatable:
+        click.echo(f"\nnote: {source.path} is not a git repository: Copier cannot update from it.")
 
 
 @main.group()
