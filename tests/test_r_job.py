@@ -16,7 +16,7 @@ from test_wap_runs import branches, execute, main_snapshot
 
 from sparkplate import rjob
 from sparkplate.errors import SparkplateError
-from sparkplate.mocks import MockSet, differences, write_table
+from sparkplate.mocks import MockSet, differences
 
 pytestmark = pytest.mark.spark
 
@@ -27,13 +27,6 @@ NOT_RUN = "SKIPPED: sparklyr is not installed; the sparklyr job was not run"
 @pytest.fixture(scope="module")
 def sparklyr_project(tmp_path_factory):
     return render(tmp_path_factory.mktemp("sparklyr") / "pipeline", recipe="sparklyr")
-
-
-@pytest.fixture(scope="module")
-def warehouse(spark, sparklyr_project) -> str:
-    for mock in MockSet.find(sparklyr_project).sources():
-        write_table(spark, mock)
-    return spark.conf.get("spark.sql.catalog.local.warehouse")
 
 
 @pytest.mark.skipif(HAS_SPARKLYR, reason="sparklyr is installed here: the job runs instead")

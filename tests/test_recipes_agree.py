@@ -15,7 +15,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import RECIPES, render
+from conftest import RECIPES, SCALA_CLASS, SCALA_JAR, render
 
 from sparkplate import submit
 from sparkplate.mocks import MockSet, differences, write_table
@@ -40,14 +40,9 @@ def run_sparksql(spark, project, params):
 
 
 def run_scala(spark, project, params):
-    """Build the jar as `nox` does (its scalatest suite included), then spark-submit it."""
-    jar = project / "target/sparkplate_sample.jar"
-    if not jar.is_file():
-        if shutil.which("mvn") is None:
-            pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")
-        subprocess.run(["mvn", "-B", "-q", "package"], cwd=project, check=True)
-    main_class = "com.example.sparkplatesample.ExampleApp"
-    submit.run_application(spark, jar, main_class, params, "agree-scala", print, {})
+    submit.run_application(
+        spark, project / SCALA_JAR, SCALA_CLASS, params, "agree-scala", print, {}
+    )
 
 
 def rscript(project, *args: str, cwd=None) -> str:
@@ -80,11 +75,14 @@ def test_every_recipe_has_a_runner_here():
 
 
 @pytest.fixture(scope="module")
-def recipes(spark, tmp_path_factory):
+def recipes(spark, built_scala, tmp_path_factory):
     """{recipe: (its rendered project, its output table)}, the table made by the recipe's DDL."""
     made = {}
     for recipe in RECIPES:
-        project = render(tmp_path_factory.mktemp(recipe) / "p", recipe=recipe, **ANSWERS)
+        if recipe == "scala":  # the jar built once for the test run; the answers reach it as args
+            project = built_scala
+        else:
+            project = render(tmp_path_factory.mktemp(recipe) / "p", recipe=recipe, **ANSWERS)
         target = f"agree_db.{recipe}_output"
         spark.sql(f"DROP TABLE IF EXISTS {target}")
         ddl = next((project / "ddl").glob("*.sql"))

@@ -1,6 +1,7 @@
 """The SparkSubmit job on the Scala recipe: real Maven, real spark-submit, real Iceberg branches.
 
-The project is rendered and built once (about 20 s with a warm Maven cache); each test copies it.
+The project is rendered and built once per test run (conftest's `built_scala`); each test copies
+it.
 """
 
 from __future__ import annotations
@@ -9,28 +10,18 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import render
+from conftest import SCALA_CLASS as MAIN_CLASS
+from conftest import SCALA_JAR as JAR
 from test_wap_runs import add_to_wap, branches, execute, main_snapshot
 
 from sparkplate import submit
 from sparkplate.errors import AuditFailed, SparkplateError
-from sparkplate.mocks import MockSet, differences, write_table
+from sparkplate.mocks import MockSet, differences
 
 pytestmark = pytest.mark.spark
 
 APP = "src/main/scala/ExampleApp.scala"
-JAR = "target/sparkplate_sample.jar"
-MAIN_CLASS = "com.example.sparkplatesample.ExampleApp"
 WHERE = {"file": "main.sch.yaml", "key": "write"}
-
-
-@pytest.fixture(scope="module")
-def built_scala(tmp_path_factory) -> Path:
-    if shutil.which("mvn") is None:
-        pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")
-    project = render(tmp_path_factory.mktemp("scala") / "pipeline", recipe="scala")
-    submit.build(project / JAR, project / "pom.xml", print, WHERE)
-    return project
 
 
 @pytest.fixture
@@ -93,13 +84,6 @@ def test_an_application_error_names_its_first_error_line(scala_project, spark):
     with pytest.raises(SparkplateError) as error:
         submit.run_application(spark, scala_project / JAR, MAIN_CLASS, args, "bad", print, WHERE)
     assert "exited with 2: --date must be YYYY-MM-DD, got 2024-13-01" in str(error.value)
-
-
-@pytest.fixture(scope="module")
-def warehouse(spark, built_scala) -> str:
-    for mock in MockSet.find(built_scala).sources():
-        write_table(spark, mock)
-    return spark.conf.get("spark.sql.catalog.local.warehouse")
 
 
 def test_the_jar_writes_the_branch_and_the_runner_publishes_it(spark, scala_project, warehouse):

@@ -17,7 +17,7 @@ import pytest
 from conftest import render
 
 from sparkplate.errors import AuditFailed, SparkplateError
-from sparkplate.mocks import MockSet, differences, write_table
+from sparkplate.mocks import differences, write_table
 from sparkplate.runner import run_workflow
 from sparkplate.workflow import new_run_id
 
@@ -27,21 +27,6 @@ AUDITS = "sparkplate.audit_results"
 KEY = ("date", "country_code", "title_id")
 # The stock workflow's audits: five blocking ones and one non-blocking.
 STOCK_AUDITS = 6
-
-
-@pytest.fixture(scope="module")
-def source(spark, rendered_pyspark):
-    """The source mock, loaded once into the test warehouse."""
-    for mock in MockSet.find(rendered_pyspark).sources():
-        write_table(spark, mock)
-    return MockSet.find(rendered_pyspark)
-
-
-@pytest.fixture(scope="module")
-def warehouse(spark) -> str:
-    # The shared session's warehouse, passed to run_workflow as the CLI's --warehouse would be
-    # (run_workflow then finds that session active and uses it as it is).
-    return spark.conf.get("spark.sql.catalog.local.warehouse")
 
 
 def execute(project, warehouse, table, workflow="main.sch.yaml", **params):

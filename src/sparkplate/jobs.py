@@ -178,6 +178,11 @@ class JobRun:
     def spark(self):
         return self.run.spark()
 
+    @property
+    def where(self) -> dict[str, Any]:
+        """What a SparkplateError about this job names: the workflow file and the job's key."""
+        return {"file": self.run.workflow.path, "key": self.job.key}
+
     def log(self, text: str) -> None:
         self.run.log(text)
 
@@ -248,21 +253,19 @@ def run_pyspark(jr: JobRun) -> None:
 
 
 def run_spark_submit(jr: JobRun) -> None:
-    where = {"file": jr.run.workflow.path, "key": jr.job.key}
     jar = _project_file(jr, "jar")
     if jr.spec.get("pom"):
         pom = _project_file(jr, "pom")
         if submit.stale(jar, pom):
-            submit.build(jar, pom, jr.log, where)
+            submit.build(jar, pom, jr.log, jr.where)
     params = jr.spec.get("params") or {}
     name = f"{jr.run.workflow.id}.{jr.job.id}"
-    submit.run_application(jr.spark, jar, str(jr.spec["class"]), params, name, jr.log, where)
+    submit.run_application(jr.spark, jar, str(jr.spec["class"]), params, name, jr.log, jr.where)
 
 
 def run_r(jr: JobRun) -> None:
-    where = {"file": jr.run.workflow.path, "key": jr.job.key}
     params = jr.spec.get("params") or {}
-    rjob.run_r_script(jr.spark, _project_file(jr, "script"), params, jr.log, where)
+    rjob.run_r_script(jr.spark, _project_file(jr, "script"), params, jr.log, jr.where)
 
 
 def _line_in(err: BaseException, path: Path) -> str:
