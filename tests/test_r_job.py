@@ -14,8 +14,8 @@ import pytest
 from conftest import render
 from test_wap_runs import branches, execute, main_snapshot
 
-from sparkplate import rjob
 from sparkplate.errors import SparkplateError
+from sparkplate.jobs import r as rjob
 from sparkplate.mocks import MockSet, differences
 
 pytestmark = pytest.mark.spark

@@ -22,10 +22,11 @@ from typing import Any
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
-from sparkplate import iceberg, rjob, submit
+from sparkplate import iceberg, submit
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError, spark_message
+from sparkplate.jobs.r import run_r_script
 from sparkplate.sqlscript import run_sql_file, unknown_variables
 from sparkplate.sqltext import quote_string
 from sparkplate.workflow import BUILTIN_PARAMS, Job, Workflow, substitute
@@ -265,7 +266,7 @@ def run_spark_submit(jr: JobRun) -> None:
 
 def run_r(jr: JobRun) -> None:
     params = jr.spec.get("params") or {}
-    rjob.run_r_script(jr.spark, _project_file(jr, "script"), params, jr.log, jr.where)
+    run_r_script(jr.spark, _project_file(jr, "script"), params, jr.log, jr.where)
 
 
 def _line_in(err: BaseException, path: Path) -> str:
