@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import wap_overhead  # benchmarks/wap_overhead.py
 
-from sparkplate import submit
+from sparkplate.jobs import spark_submit as submit
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "some_db.source_table"

@@ -37,7 +37,7 @@ def rendered_pyspark(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def built_scala(tmp_path_factory) -> Path:
     """A default Scala project with its jar built as the runner builds it, once per test run."""
-    from sparkplate import submit
+    from sparkplate.jobs import spark_submit as submit
 
     if shutil.which("mvn") is None:
         pytest.fail("Maven (mvn) is needed to build the Scala recipe; .ci/run installs it")

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 from conftest import RECIPES, SCALA_CLASS, SCALA_JAR, render
 
-from sparkplate import submit
+from sparkplate.jobs import spark_submit as submit
 from sparkplate.mocks import MockSet, differences, write_table
 from sparkplate.sqlscript import run_sql_file
 

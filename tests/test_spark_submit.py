@@ -14,8 +14,8 @@ from conftest import SCALA_CLASS as MAIN_CLASS
 from conftest import SCALA_JAR as JAR
 from test_wap_runs import add_to_wap, branches, execute, main_snapshot
 
-from sparkplate import submit
 from sparkplate.errors import AuditFailed, SparkplateError
+from sparkplate.jobs import spark_submit as submit
 from sparkplate.mocks import MockSet, differences
 
 pytestmark = pytest.mark.spark

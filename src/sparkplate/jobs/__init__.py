@@ -22,10 +22,11 @@ from typing import Any
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
-from sparkplate import iceberg, submit
+from sparkplate import iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed, SparkplateError, spark_message
+from sparkplate.jobs import spark_submit as submit
 from sparkplate.jobs.r import run_r_script
 from sparkplate.sqlscript import run_sql_file, unknown_variables
 from sparkplate.sqltext import quote_string

@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sparkplate import submit
 from sparkplate.errors import SparkplateError
+from sparkplate.jobs.spark_submit import first_error, inherited_conf, spark_submit, stream
 
 LAUNCHER = Path(__file__).with_name("run_r_job.R")
 NO_SPARKLYR = 3  # the launcher's exit status when sparklyr is missing
@@ -34,15 +34,15 @@ def run_r_script(spark, script: Path, params: dict, log, where: dict) -> None:
             **where,
         )
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as settings:
-        settings.writelines(f"{k}={v}\n" for k, v in sorted(submit.inherited_conf(spark).items()))
+        settings.writelines(f"{k}={v}\n" for k, v in sorted(inherited_conf(spark).items()))
     try:
-        spark_home = Path(submit.spark_submit()).parents[1]
+        spark_home = Path(spark_submit()).parents[1]
         command = [
             "Rscript", str(LAUNCHER), str(script.resolve()), str(spark_home),
             spark.sparkContext.master, settings.name,
             *(f"{key}={value}" for key, value in params.items()),
         ]  # fmt: skip
-        code, lines = submit.stream(command, Path.cwd(), log)
+        code, lines = stream(command, Path.cwd(), log)
     finally:
         Path(settings.name).unlink()
     if code == NO_SPARKLYR:
@@ -55,7 +55,7 @@ def run_r_script(spark, script: Path, params: dict, log, where: dict) -> None:
     if code != 0:
         raise SparkplateError(
             f"the R job {script.name} exited with {code}"
-            + (f": {submit.first_error(lines)}" if lines else ""),
+            + (f": {first_error(lines)}" if lines else ""),
             fix="see its output above",
             **where,
         )
