@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sparkplate.jobs import load_python_main
+from sparkplate.jobs.pyspark_job import load_python_main
 from sparkplate.session import local_session
 
 project, date = Path(sys.argv[1]), sys.argv[2]

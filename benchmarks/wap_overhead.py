@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from sparkplate.jobs import load_python_main
-from sparkplate.runner import run_workflow
+from sparkplate.engine import run_workflow
+from sparkplate.jobs.pyspark_job import load_python_main
 from sparkplate.session import local_session
 
 

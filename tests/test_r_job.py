@@ -16,11 +16,12 @@ from test_wap_runs import branches, execute, main_snapshot
 
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs import r as rjob
+from sparkplate.jobs.sparklyr_check import sparklyr_installed
 from sparkplate.mocks import MockSet, differences
 
 pytestmark = pytest.mark.spark
 
-HAS_SPARKLYR = rjob.sparklyr_installed()
+HAS_SPARKLYR = sparklyr_installed()
 NOT_RUN = "SKIPPED: sparklyr is not installed; the sparklyr job was not run"
 
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from conftest import RECIPES, REPO, render
 
+from sparkplate.engine import validate
 from sparkplate.mocks import MockSet
-from sparkplate.workflow import validate
 
 JINJA_LEFTOVER = re.compile(r"{{|}}|{%|%}|{#|#}")
 # Each recipe's own files: the transform and its unit test.

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from conftest import render
 
+from sparkplate.engine import run_workflow
 from sparkplate.errors import AuditFailed, SparkplateError
 from sparkplate.mocks import differences, write_table
-from sparkplate.runner import run_workflow
-from sparkplate.workflow import new_run_id
+from sparkplate.params import new_run_id
 
 pytestmark = pytest.mark.spark
 

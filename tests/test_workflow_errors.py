@@ -11,10 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from sparkplate.cli import main as cli
+from sparkplate.engine import run_workflow, validate
 from sparkplate.errors import SparkplateError
 from sparkplate.mocks import MockSet
-from sparkplate.runner import run_workflow
-from sparkplate.workflow import validate
 
 PARAMS = {"date": "2024-01-01"}
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from sparkplate.audits.record import argument_errors
+from sparkplate.engine import run_workflow
 from sparkplate.errors import SparkplateError
-from sparkplate.jobs import dates_for
-from sparkplate.runner import run_workflow
+from sparkplate.jobs.sub_workflow import dates_for
+from sparkplate.params import substitute
 from sparkplate.sqltext import columns_of, split_top_level, strip_comments
-from sparkplate.workflow import Workflow, substitute
+from sparkplate.workflow import Workflow
 
 
 @pytest.fixture(autouse=True)

@@ -69,7 +69,7 @@ def main() -> None:
 @warehouse_option
 def run(workflow: str, params: dict[str, str], warehouse: str) -> None:
     """Run a workflow file (e.g. main.sch.yaml) locally."""
-    from sparkplate.runner import run_workflow
+    from sparkplate.engine import run_workflow
 
     run_workflow(Path(workflow), params, warehouse=warehouse)
 
@@ -78,7 +78,7 @@ def run(workflow: str, params: dict[str, str], warehouse: str) -> None:
 @click.argument("workflows", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(workflows: tuple[str, ...]) -> None:
     """Check workflow files (and the workflows they call) without starting Spark."""
-    from sparkplate.workflow import validate as check
+    from sparkplate.engine import validate as check
 
     for path in workflows:
         wf = check(Path(path))

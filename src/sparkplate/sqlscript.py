@@ -17,8 +17,8 @@ from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError, spark_message
+from sparkplate.params import PARAM_REF
 from sparkplate.sqltext import split_top_level, strip_comments
-from sparkplate.workflow import PARAM_REF
 
 # Where Spark says the error is, relative to the statement: "(line 2, pos 5)" or "; line 2 pos 5".
 _POSITION = re.compile(r"\s*[(;]?\s*line (\d+),? pos (\d+)\)?;?")

@@ -1,4 +1,4 @@
-"""Workflow files (`*.sch.yaml`): parse, validate and resolve parameters, all without Spark.
+"""Workflow files (`*.sch.yaml`): parse them and resolve their parameters, without Spark.
 
     workflow:
       id: top_titles.main
@@ -14,23 +14,21 @@
             audits: [{function: table_should_not_be_empty, blocking: true}]
 
 Jobs run in the order they are listed. `${name}` in any string is replaced by a parameter.
+This module knows the file's shape only: each job is checked against its type by
+`sparkplate.engine.validate`.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sparkplate.errors import SparkplateError
+from sparkplate.params import BUILTIN_PARAMS, new_run_id, references
 from sparkplate.yamlfile import load_yaml
 
-PARAM_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# Parameters every run has without declaring them.
-BUILTIN_PARAMS = ("run_id", "workflow_id", "project_dir")
 # `trigger` and `notifications` are for the scheduler; the local runner only checks their place.
 WORKFLOW_KEYS = ("id", "description", "owner", "trigger", "notifications", "params", "jobs")
 
@@ -91,59 +89,6 @@ class Workflow:
         return {k: str(v) for k, v in values.items()}
 
 
-def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
-
-
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def substitute(value: Any, params: dict[str, str], file: object = None, where: str = "") -> Any:
-    """Replace ${name} in every string of `value` (dicts and lists included).
-
-    A string that is exactly one reference to a number becomes that number (`max: ${top_n}`),
-    as if the value had been written there.
-    """
-    if isinstance(value, str):
-        whole = PARAM_REF.fullmatch(value)
-        if whole and whole[1] in params and _NUMBER.fullmatch(params[whole[1]]):
-            text = params[whole[1]]
-            number = float(text) if "." in text else int(text)
-            if str(number) == text:  # "007" or "1.50" stay text: the digits may matter
-                return number
-
-        def replace(match: re.Match) -> str:
-            name = match[1]
-            if name not in params:
-                raise SparkplateError(
-                    f"unknown parameter ${{{name}}}",
-                    file=file,
-                    key=where or None,
-                    fix="declare it under workflow.params",
-                )
-            return params[name]
-
-        return PARAM_REF.sub(replace, value)
-    if isinstance(value, dict):
-        return {k: substitute(v, params, file, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [substitute(v, params, file, f"{where}[{i}]") for i, v in enumerate(value)]
-    return value
-
-
-def _references(value: Any, where: str):
-    """Yield (key path, parameter name) for every ${...} in `value`."""
-    if isinstance(value, str):
-        for match in PARAM_REF.finditer(value):
-            yield where, match[1]
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _references(v, f"{where}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _references(v, f"{where}[{i}]")
-
-
 def _parse_jobs(entries: Any, key: str, wf_path: Path) -> list[Job]:
     if not isinstance(entries, list) or not entries:
         raise SparkplateError(
@@ -193,7 +138,7 @@ def _parse_jobs(entries: Any, key: str, wf_path: Path) -> list[Job]:
 
 
 def parse_workflow(path: Path) -> Workflow:
-    """Read a workflow file and check its shape; job-type checks happen in `validate`."""
+    """Read a workflow file and check its shape; job-type checks happen in `engine.validate`."""
     path = Path(path)
     doc = load_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("workflow"), dict):
@@ -220,7 +165,7 @@ def parse_workflow(path: Path) -> Workflow:
     jobs = _parse_jobs(spec.get("jobs"), "workflow.jobs", path)
     wf = Workflow(path=path, id=str(spec["id"]), params=params, jobs=jobs)
     known = set(params) | set(BUILTIN_PARAMS)
-    for where, name in _references(spec.get("jobs"), "workflow.jobs"):
+    for where, name in references(spec.get("jobs"), "workflow.jobs"):
         if name not in known:
             raise wf.error(
                 f"unknown parameter ${{{name}}}",
@@ -235,18 +180,3 @@ def walk(jobs: list[Job]):
     for job in jobs:
         yield job
         yield from walk(job.jobs)
-
-
-def validate(path: Path, _seen: set[Path] | None = None) -> Workflow:
-    """Parse `path` and every workflow it calls, and check each job against its type."""
-    from sparkplate.jobs import check_job
-
-    wf = parse_workflow(path)
-    seen = (_seen or set()) | {wf.path.resolve()}
-    for job in walk(wf.jobs):
-        called = check_job(wf, job)
-        if called is not None:
-            if called.resolve() in seen:
-                raise wf.error(f"workflow {called.name} calls itself", key=f"{job.key}.workflow")
-            validate(called, seen)
-    return wf

@@ -7,22 +7,15 @@ inside a `wap` template, the branch to write to), so the runner audits and publi
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from sparkplate.errors import SparkplateError
+from sparkplate.jobs.base import JobRun, job_type
 from sparkplate.jobs.spark_submit import first_error, inherited_conf, spark_submit, stream
 
 LAUNCHER = Path(__file__).with_name("run_r_job.R")
 NO_SPARKLYR = 3  # the launcher's exit status when sparklyr is missing
-
-
-def sparklyr_installed() -> bool:
-    if shutil.which("Rscript") is None:
-        return False
-    check = ["Rscript", "-e", "quit(status = !requireNamespace('sparklyr', quietly = TRUE))"]
-    return subprocess.run(check, capture_output=True).returncode == 0
 
 
 def run_r_script(spark, script: Path, params: dict, log, where: dict) -> None:
@@ -59,3 +52,15 @@ def run_r_script(spark, script: Path, params: dict, log, where: dict) -> None:
             fix="see its output above",
             **where,
         )
+
+
+@job_type(
+    "R",
+    required=("script",),
+    optional=("params",),
+    files=("script",),
+    mappings=("params",),
+    writes_on_branch=True,
+)
+def run_r(jr: JobRun) -> None:
+    run_r_script(jr.spark, jr.file("script"), jr.spec.get("params") or {}, jr.log, jr.where)

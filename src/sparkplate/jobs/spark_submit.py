@@ -16,6 +16,8 @@ import subprocess
 from pathlib import Path
 
 from sparkplate.errors import SparkplateError
+from sparkplate.jobs.base import JobRun, job_type
+from sparkplate.workflow import Job, Workflow
 
 # The runner's Spark settings an application gets (catalogs, storage credentials, executors...),
 # less those that name the runner's own application or its ports.
@@ -23,6 +25,7 @@ NOT_INHERITED = re.compile(r"^spark\.(app\.|submit\.|master$|executor\.id$|drive
 WAP_BRANCH = "spark.wap.branch"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)")
+JVM_CLASS = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 
 
 def spark_submit() -> str:
@@ -167,3 +170,32 @@ def run_application(
             fix="see the application's output above",
             **where,
         )
+
+
+def check_main_class(wf: Workflow, job: Job) -> None:
+    if not JVM_CLASS.match(str(job.spec["class"])):
+        raise wf.error(
+            f"'{job.spec['class']}' is not a JVM class name",
+            key=f"{job.key}.class",
+            fix="give the application's main class with its package, e.g. com.example.ExampleApp",
+        )
+
+
+@job_type(
+    "SparkSubmit",
+    required=("jar", "class"),
+    optional=("params", "pom"),
+    files=("pom",),
+    mappings=("params",),
+    writes_on_branch=True,
+    check=check_main_class,
+)
+def run_spark_submit(jr: JobRun) -> None:
+    jar = jr.file("jar")
+    if jr.spec.get("pom"):
+        pom = jr.file("pom")
+        if stale(jar, pom):
+            build(jar, pom, jr.log, jr.where)
+    params = jr.spec.get("params") or {}
+    name = f"{jr.run.workflow.id}.{jr.job.id}"
+    run_application(jr.spark, jar, str(jr.spec["class"]), params, name, jr.log, jr.where)

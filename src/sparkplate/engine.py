@@ -1,46 +1,31 @@
-"""Run a workflow: one Spark session for the whole run, sub-workflows included."""
+"""The engine: check a workflow against the job types, then run its jobs in order.
+
+A run has one Spark session, shared with the workflows it calls, started by the first job that
+needs it.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparkplate.jobs import run_job
-from sparkplate.workflow import Workflow, parse_workflow, validate
+from sparkplate.jobs import LazySpark, Run, check_job
+from sparkplate.workflow import Workflow, parse_workflow, walk
 
 
-@dataclass
-class Session:
-    """Creates the Spark session on first use, so a workflow that fails validation starts no JVM."""
-
-    warehouse: str | os.PathLike | None = None
-    _spark: object = None
-
-    def get(self):
-        if self._spark is None:
-            from sparkplate.session import local_session
-
-            self._spark = local_session("sparkplate", warehouse=self.warehouse)
-        return self._spark
-
-
-@dataclass
-class Run:
-    workflow: Workflow
-    params: dict[str, str]
-    session: Session
-    depth: int = 0
-    indent: int = 0
-    out: object = field(default_factory=lambda: sys.stdout)
-
-    def spark(self):
-        return self.session.get()
-
-    def log(self, text: str) -> None:
-        print("  " * (self.depth + self.indent) + text, file=self.out, flush=True)
+def validate(path: Path, _seen: set[Path] | None = None) -> Workflow:
+    """Parse `path` and every workflow it calls, and check each job against its type."""
+    wf = parse_workflow(path)
+    seen = (_seen or set()) | {wf.path.resolve()}
+    for job in walk(wf.jobs):
+        called = check_job(wf, job)
+        if called is not None:
+            if called.resolve() in seen:
+                raise wf.error(f"workflow {called.name} calls itself", key=f"{job.key}.workflow")
+            validate(called, seen)
+    return wf
 
 
 def run_workflow(
@@ -61,13 +46,14 @@ def run_workflow(
     run = Run(
         wf,
         wf.resolve_params(given),
-        parent.session if parent else Session(warehouse),
+        parent.lazy_spark if parent else LazySpark(warehouse),
         depth=(parent.depth + parent.indent + 1) if parent else 0,
         out=out or (parent.out if parent else sys.stdout),
     )
+    run.run_child = lambda child, child_params: run_workflow(child, child_params, parent=run)
     run.log(f"workflow {wf.id} ({path.name}) run {run.params['run_id']} {shown}".rstrip())
     started = time.perf_counter()
     for job in wf.jobs:
-        run_job(run, job)
+        run.run_job(job)
     run.log(f"workflow {wf.id} succeeded in {time.perf_counter() - started:.1f} s")
     return run
