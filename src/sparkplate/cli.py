@@ -159,30 +159,15 @@ def mock_generate(
     table: str, start_date, end_date, rows_per_day: int, seed: int, titles: int, warehouse: str
 ) -> None:
     """Fill TABLE with synthetic viewing data, replacing the dates it covers."""
-    from sparkplate.mocks.generate import VIEWING_COLUMNS, viewing_rows
+    from sparkplate.mocks.generate import generate_viewing
     from sparkplate.session import local_session
 
     start, end = start_date.date(), end_date.date()
     if start > end:
         raise SparkplateError(f"--start-date {start} is after --end-date {end}")
     spark = local_session("sparkplate-mock-generate", warehouse=warehouse)
-    columns = ", ".join(f"{k} {v}" for k, v in VIEWING_COLUMNS.items())
-    if "." in table:
-        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {table.rsplit('.', 1)[0]}")
-    spark.sql(
-        f"CREATE TABLE IF NOT EXISTS {table} ({columns}) USING iceberg "
-        "PARTITIONED BY (playback_date)"
-    )
-    have = {f.name for f in spark.table(table).schema}
-    if not set(VIEWING_COLUMNS) <= have:
-        raise SparkplateError(
-            f"{table} lacks columns {sorted(set(VIEWING_COLUMNS) - have)}",
-            fix="generate into a table with the viewing columns: " + columns,
-        )
-    rows = viewing_rows(spark, start, end, rows_per_day, seed, titles)
-    rows.writeTo(table).overwritePartitions()
-    days = (end - start).days + 1
-    click.echo(f"generated {days * rows_per_day} rows in {table} for {start}..{end}")
+    generated = generate_viewing(spark, table, start, end, rows_per_day, seed, titles)
+    click.echo(f"generated {generated} rows in {table} for {start}..{end}")
 
 
 def _recipes_help() -> str:
@@ -277,22 +262,13 @@ def table_show(name: str, limit: int, warehouse: str) -> None:
         )
     click.echo(f"table {name}")
     click.echo("snapshots (newest first):")
-    for s in spark.sql(
-        f"SELECT committed_at, snapshot_id, operation, summary FROM {name}.snapshots"
-        f" ORDER BY committed_at DESC LIMIT {int(limit)}"
-    ).collect():
-        summary = s.summary or {}
+    for s in iceberg.latest_snapshots(spark, name, limit):
         click.echo(
             f"  {s.committed_at}  {s.snapshot_id}  {s.operation:<9} "
-            f"+{summary.get('added-records', 0)} -{summary.get('deleted-records', 0)} rows"
+            f"+{s.added_records} -{s.deleted_records} rows"
         )
-    click.echo(
-        "refs: "
-        + ", ".join(
-            f"{r.name}={r.snapshot_id}"
-            for r in spark.sql(f"SELECT name, snapshot_id FROM {name}.refs").collect()
-        )
-    )
+    refs = iceberg.ref_snapshots(spark, name)
+    click.echo("refs: " + ", ".join(f"{ref}={snapshot}" for ref, snapshot in refs.items()))
     hwm = iceberg.read_hwm(spark, name)
     click.echo(
         "high-water mark: "

@@ -1,4 +1,5 @@
-"""Iceberg table operations the runtime owns: WAP branches, publishing, table properties, HWM.
+"""Iceberg table operations the runtime owns: WAP branches, publishing, table properties, HWM,
+and what `sparkplate table show` reads (snapshots and refs).
 
 Facts this relies on (Spark 3.5, Iceberg 1.5+):
 - `spark.wap.branch` is only honoured when the table has `write.wap.enabled=true`; otherwise the
@@ -13,6 +14,7 @@ import fcntl
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -91,12 +93,20 @@ def branch_name(partition: str, run_id: str) -> str:
     return branch_prefix(partition) + _safe(run_id)
 
 
-def branch_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
-    """{branch name: snapshot id}, main included, read from the table's current metadata."""
+def _refs(spark: SparkSession, table: str) -> dict:
+    """{ref name: Iceberg SnapshotRef}, branches and tags, from the table's current metadata."""
     refs = _java_table(spark, table).refs()
-    return {
-        name: refs.get(name).snapshotId() for name in refs.keySet() if refs.get(name).isBranch()
-    }
+    return {name: refs.get(name) for name in refs.keySet()}
+
+
+def ref_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
+    """{ref name: snapshot id} of every branch (main included) and tag."""
+    return {name: ref.snapshotId() for name, ref in _refs(spark, table).items()}
+
+
+def branch_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
+    """{branch name: snapshot id}, main included."""
+    return {name: ref.snapshotId() for name, ref in _refs(spark, table).items() if ref.isBranch()}
 
 
 def branches(spark: SparkSession, table: str) -> list[str]:
@@ -181,6 +191,33 @@ def publish(spark: SparkSession, table: str, branch: str) -> int:
         ) from None
     drop_branch(spark, table, branch)
     return main_snapshot_id(spark, table)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    committed_at: datetime
+    snapshot_id: int
+    operation: str
+    added_records: int
+    deleted_records: int
+
+
+def latest_snapshots(spark: SparkSession, table: str, limit: int) -> list[Snapshot]:
+    """The table's `limit` newest snapshots, newest first."""
+    rows = spark.sql(
+        f"SELECT committed_at, snapshot_id, operation, summary FROM {table}.snapshots"
+        f" ORDER BY committed_at DESC LIMIT {int(limit)}"
+    ).collect()
+    return [
+        Snapshot(
+            r.committed_at,
+            r.snapshot_id,
+            r.operation,
+            int((r.summary or {}).get("added-records", 0)),
+            int((r.summary or {}).get("deleted-records", 0)),
+        )
+        for r in rows
+    ]
 
 
 # --- high-water mark ------------------------------------------------------------------------------

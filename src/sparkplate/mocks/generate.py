@@ -12,6 +12,8 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from sparkplate.errors import SparkplateError
+
 # ISO 3166-1 alpha-2 codes of 190 countries and territories.
 COUNTRIES = (
     "AD AE AF AG AL AM AO AR AT AU AZ BA BB BD BE BF BG BH BI BJ BN BO BR BS BT BW BY BZ CA CD "
@@ -53,3 +55,35 @@ def viewing_rows(
         .alias("view_hours"),
         F.date_add(F.lit(start), (F.col("id") / rows_per_day).cast("int")).alias("playback_date"),
     )
+
+
+def generate_viewing(
+    spark: SparkSession,
+    table: str,
+    start: date,
+    end: date,
+    rows_per_day: int,
+    seed: int,
+    titles: int = 5000,
+) -> int:
+    """Fill `table` with viewing rows for [start, end], replacing those dates; returns how many.
+
+    The table (and its namespace) is created with the viewing columns if it does not exist; an
+    existing table must have them.
+    """
+    columns = ", ".join(f"{k} {v}" for k, v in VIEWING_COLUMNS.items())
+    if "." in table:
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {table.rsplit('.', 1)[0]}")
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {table} ({columns}) USING iceberg "
+        "PARTITIONED BY (playback_date)"
+    )
+    have = {f.name for f in spark.table(table).schema}
+    if not set(VIEWING_COLUMNS) <= have:
+        raise SparkplateError(
+            f"{table} lacks columns {sorted(set(VIEWING_COLUMNS) - have)}",
+            fix="generate into a table with the viewing columns: " + columns,
+        )
+    rows = viewing_rows(spark, start, end, rows_per_day, seed, titles)
+    rows.writeTo(table).overwritePartitions()
+    return ((end - start).days + 1) * rows_per_day
