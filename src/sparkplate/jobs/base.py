@@ -34,7 +34,7 @@ Check = Callable[[Workflow, Job], None]
 @dataclass(frozen=True)
 class JobType:
     name: str
-    run: Runner
+    runner: Runner
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # keys naming files relative to the project
@@ -53,9 +53,9 @@ COMMON_KEYS = ("id", "type")
 def job_type(name: str, **declared: Any) -> Callable[[Runner], Runner]:
     """Register the decorated runner as the job type `name`, with what `JobType` declares."""
 
-    def register(run: Runner) -> Runner:
-        JOB_TYPES[name] = JobType(name, run, **declared)
-        return run
+    def register(runner: Runner) -> Runner:
+        JOB_TYPES[name] = JobType(name, runner, **declared)
+        return runner
 
     return register
 
@@ -148,7 +148,7 @@ class Run:
         self.log(f"{job.id} ({job.type}) ...")
         self.indent += 1
         try:
-            JOB_TYPES[job.type].run(JobRun(job, spec, self))
+            JOB_TYPES[job.type].runner(JobRun(job, spec, self))
         except (PySparkException, Py4JJavaError) as err:
             # Spark's own message names the problem; the Python stack under it does not help.
             raise SparkplateError(
