@@ -31,15 +31,19 @@ TEMPLATE_NOTE = {"md": "Updated by the template.", "py": "# updated by the templ
                  "R": "# updated by the template"}  # fmt: skip
 
 
-def template_transforms(clone: Path) -> list[Path]:
-    return [clone / "templates" / recipe / f"{path}.jinja" for recipe, path in TRANSFORM.items()]
-
-
 TRANSFORM = {
     "pyspark": "src/pyspark_write.py",
     "sparksql": "src/sparksql_write.sql",
     "scala": "src/main/scala/ExampleApp.scala",
     "sparklyr": "src/sparklyr_write.R",
+}
+# Where each transform's template is: one tree, each recipe's own files named to render empty
+# (and so not at all) for the other recipes.
+TRANSFORM_TEMPLATE = {
+    "pyspark": "src/{{ 'pyspark_write.py' if recipe == 'pyspark' }}.jinja",
+    "sparksql": "src/{{ 'sparksql_write.sql' if recipe == 'sparksql' }}.jinja",
+    "scala": "src/{{ 'main' if recipe == 'scala' }}/scala/ExampleApp.scala.jinja",
+    "sparklyr": "src/{{ 'sparklyr_write.R' if recipe == 'sparklyr' }}.jinja",
 }
 
 
@@ -91,19 +95,23 @@ def template(tmp_path_factory) -> tuple[Path, str]:
             (clone / name).unlink(missing_ok=True)  # deleted in the working tree
     # A template-side change in every transform and in the README, away from where the user
     # edits below: the update always has something to merge, even right after a release.
-    for path in [clone / "templates/_shared/README.md.jinja", *template_transforms(clone)]:
-        text = path.read_text()
-        line = TEMPLATE_NOTE[path.suffixes[-2].lstrip(".")]
-        path.write_text(text + f"\n{line}\n" if path.name.startswith("README") else
-                        f"{line}\n" + text)  # fmt: skip
+    readme = clone / "templates/README.md.jinja"
+    readme.write_text(readme.read_text() + f"\n{TEMPLATE_NOTE['md']}\n")
+    for recipe, name in TRANSFORM_TEMPLATE.items():
+        path = clone / "templates" / name
+        line = TEMPLATE_NOTE[Path(TRANSFORM[recipe]).suffix.lstrip(".")]
+        path.write_text(f"{line}\n" + path.read_text())
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "the working tree, and a template change")
     return clone, previous
 
 
 def render_project(template_dir: Path, ref: str, dest: Path, **answers) -> Path:
-    offered = yaml.safe_load(git(template_dir, "show", f"{ref}:copier.yml"))["recipe"]["choices"]
-    if answers.get("recipe", "pyspark") not in offered.values():
+    config = yaml.safe_load(git(template_dir, "show", f"{ref}:copier.yml"))
+    # The recipes `ref` offers: the keys of its `recipes` facts (0.1.0: its `recipe` choices).
+    facts = config.get("recipes", {}).get("default")
+    offered = list(facts) if facts else list(config["recipe"]["choices"].values())
+    if answers.get("recipe", "pyspark") not in offered:
         pytest.skip(f"the {answers['recipe']} recipe is newer than {ref}: nothing to update")
     copier.run_copy(
         str(template_dir), dest, data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True
@@ -197,13 +205,9 @@ def test_a_renamed_file_takes_the_users_edits_along(template, tmp_path):
     git(template_dir, "clone", "-q", str(template_dir), str(renaming))
     git(renaming, "tag", "v1000.0.0")
     old, new = "pyspark_write", "top_titles"
-    git(
-        renaming,
-        "mv",
-        f"templates/pyspark/src/{old}.py.jinja",
-        f"templates/pyspark/src/{new}.py.jinja",
-    )
-    for name in ("copier.yml", "templates/pyspark/src/test_pyspark_write.py.jinja"):
+    template = "templates/src/{{ 'NAME.py' if recipe == 'pyspark' }}.jinja"
+    git(renaming, "mv", template.replace("NAME", old), template.replace("NAME", new))
+    for name in ("copier.yml", template.replace("NAME", "test_pyspark_write")):
         path = renaming / name
         path.write_text(path.read_text().replace(f"src/{old}.py", f"src/{new}.py")
                         .replace(f"from {old} import", f"from {new} import"))  # fmt: skip
