@@ -235,7 +235,7 @@ def test_a_recipe_chosen_at_the_prompt_is_refused_after_the_update(template, tmp
     project = render_project(template_dir, previous, tmp_path / "p", recipe="pyspark")
     answers = project / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("recipe: pyspark", "recipe: scala"))
-    check = [sys.executable, str(REPO / "tasks/refuse_recipe_change.py"), answers.name, "--after"]
+    check = [sys.executable, str(REPO / "hooks/refuse_recipe_change.py"), answers.name, "--after"]
 
     done = subprocess.run(check, cwd=project, capture_output=True, text=True)
 
