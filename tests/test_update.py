@@ -1,8 +1,9 @@
 """`copier update`, as users run it for years: `nox -s update` runs these (marker `update`).
 
-The template is a clone of this repository with the working tree committed on top. The project
-is rendered at the previous release tag (or, while there is none, a fixture tag at the clone's
-HEAD), committed with git, then updated to the working tree with real Copier.
+The template is a clone of this repository with the working tree committed on top. Only the
+branch is published, not its tags: the clone tags each release commit (`Release X.Y.Z`) vX.Y.Z.
+The project is rendered at the previous release (or, while there is none, a fixture tag at the
+clone's HEAD), committed with git, then updated to the working tree with real Copier.
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
+def tag_releases(repo: Path) -> None:
+    """Tag each release commit (subject `Release X.Y.Z`) vX.Y.Z, unless that tag exists."""
+    tags = set(git(repo, "tag", "--list").split())
+    for line in git(repo, "log", "--format=%H %s").splitlines():
+        commit, _, subject = line.partition(" ")
+        release = re.fullmatch(r"Release (\S+)", subject)
+        if not release or f"v{release[1]}" in tags:
+            continue
+        try:
+            Version(release[1])
+        except InvalidVersion:
+            continue
+        git(repo, "tag", f"v{release[1]}", commit)
+
+
 def release_tags(repo: Path) -> list[str]:
     tags = []
     for tag in git(repo, "tag", "--list", "v*").split():
@@ -80,6 +96,7 @@ def template(tmp_path_factory) -> tuple[Path, str]:
     """(a clone with the working tree committed on top, the tag to update from)."""
     clone = tmp_path_factory.mktemp("template") / "sparkplate"
     git(REPO, "clone", "-q", str(REPO), str(clone))
+    tag_releases(clone)
     tags = release_tags(clone)
     previous = tags[-1] if tags else "v0.0.0"
     if not tags:
