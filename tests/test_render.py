@@ -24,6 +24,7 @@ WRITE_FILES = {
         "pom.xml",
         "src/main/scala/ExampleApp.scala",
         "src/test/scala/ExampleAppSuite.scala",
+        "src/test/scala/Mock.scala",
     ),
     "sparklyr": (
         "DESCRIPTION",

@@ -192,6 +192,65 @@ def test_user_edits_survive_an_update_or_show_as_a_conflict(template, tmp_path, 
     assert leftovers(project) == []
 
 
+# A test a user adds to the Scala suite, between two of the template's tests.
+USER_SCALA_TEST = """  test("our own check: top_n = 2 keeps ranks 1 and 2 only") {
+    val top2 = ExampleApp.transform(source.frame(spark), "2024-01-01", 2)
+    top2.where("title_rank > 2").count() shouldBe 0
+  }
+
+"""
+
+
+def test_the_scala_mock_reader_leaves_the_suite_and_the_users_test_stays(template, tmp_path):
+    """0.1.0's ExampleAppSuite.scala held the YAML mock reader; now src/test/scala/Mock.scala
+    does. Updated from 0.1.0, a project gets Mock.scala, its suite loses the reader and keeps the
+    test the user added (the two changes touch other lines: they merge without a conflict), and
+    `mvn test` passes, the user's test included."""
+    template_dir, _ = template
+    assert "v0.1.0" in release_tags(template_dir), "no `Release 0.1.0` commit in the history"
+    project = render_project(template_dir, "v0.1.0", tmp_path / "p", recipe="scala")
+    suite = project / "src/test/scala/ExampleAppSuite.scala"
+    assert "object ExampleAppSuite" in suite.read_text()  # 0.1.0: the reader is in the suite
+    anchor = "  private val goodArgs = Seq("
+    suite.write_text(suite.read_text().replace(anchor, USER_SCALA_TEST + anchor, 1))
+    git(project, "commit", "-q", "-am", "the user's test")
+
+    done = update(project, "--vcs-ref", "HEAD")
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    assert (project / "src/test/scala/Mock.scala").is_file()
+    edited = suite.read_text()
+    assert USER_SCALA_TEST in edited
+    assert "object ExampleAppSuite" not in edited and "snakeyaml" not in edited
+    if shutil.which("mvn") is None:
+        pytest.fail("Maven (mvn) is needed to test the Scala recipe; .ci/run installs it")
+    tests = subprocess.run(["mvn", "-B", "-q", "test"], cwd=project, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    assert tests.returncode == 0, tests.stdout[-4000:]
+    assert "- our own check: top_n = 2 keeps ranks 1 and 2 only" in tests.stdout
+
+
+def test_an_edit_inside_the_old_scala_mock_reader_shows_as_a_conflict(template, tmp_path):
+    """The template deletes the reader from the suite; a user who changed it there sees both
+    sides as conflict markers in the suite (pre-commit refuses them) and moves the change to
+    Mock.scala by hand. Copier never drops the edit silently."""
+    template_dir, _ = template
+    project = render_project(template_dir, "v0.1.0", tmp_path / "p", recipe="scala")
+    suite = project / "src/test/scala/ExampleAppSuite.scala"
+    mine = "=> v.toString.trim // ours"
+    suite.write_text(suite.read_text().replace("=> v.toString\n", f"{mine}\n", 1))
+    git(project, "commit", "-q", "-am", "the user's change to the reader")
+
+    done = update(project, "--vcs-ref", "HEAD")
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == ["src/test/scala/ExampleAppSuite.scala"]
+    before_updating = suite.read_text().split("<<<<<<< before updating\n", 1)[1]
+    assert mine in before_updating.split("\n=======\n", 1)[0]
+    assert (project / "src/test/scala/Mock.scala").is_file()
+
+
 def test_changing_the_recipe_on_update_is_refused_and_changes_nothing(template, tmp_path):
     template_dir, previous = template
     project = render_project(template_dir, previous, tmp_path / "p", recipe="pyspark")
