@@ -3,10 +3,11 @@
     python tests/compare_renders.py                 # base commit 1ba7b91 against the working tree
     python tests/compare_renders.py --base REF      # another base (a commit, branch or tag)
     python tests/compare_renders.py --head REF      # a commit instead of the working tree
+                                                    # (HEAD, the default, includes its edits)
 
 A restructuring of the template tree must not change a generated project: this renders each recipe
-with the default answers and with a few variants from both versions (real Copier, each version
-from its own temporary clone of this repository), then compares the projects path by path and
+with the default answers and with a few variants from both versions (real Copier, which renders
+each version from a temporary clone of this repository), then compares the projects path by path and
 byte by byte. The `_commit` and `_src_path` lines of `.copier-answers.yml` name the version and
 are left out. Prints each difference; exits 1 if there is any.
 """
@@ -55,7 +56,7 @@ def recipes(ref: str) -> list[str]:
 def cases(names: list[str]) -> dict[str, dict]:
     found = {}
     for recipe in names:
-        found[f"{recipe}"] = {"recipe": recipe}
+        found[recipe] = {"recipe": recipe}
         found[f"{recipe}, use_wap=false"] = {"recipe": recipe, "use_wap": False}
         custom = {"recipe": recipe, **CUSTOM}
         if recipe == "scala":
@@ -98,13 +99,14 @@ def differences(base: Path, head: Path) -> list[str]:
     for name in sorted(new.keys() - old.keys()):
         found.append(f"only in head: {name}")
         if new[name] is not None:
-            found.extend("    " + line for line in new[name].decode().splitlines()[:5])
+            start = new[name].decode(errors="replace").splitlines()[:5]
+            found.extend("    " + line for line in start)
             found.append("    ...")
     for name in sorted(old.keys() & new.keys()):
         if old[name] != new[name]:
             diff = difflib.unified_diff(
-                old[name].decode().splitlines(),
-                new[name].decode().splitlines(),
+                old[name].decode(errors="replace").splitlines(),
+                new[name].decode(errors="replace").splitlines(),
                 f"base/{name}",
                 f"head/{name}",
                 lineterm="",
