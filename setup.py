@@ -1,12 +1,16 @@
-"""Ships the Copier template (copier.yml, templates/ and tasks/) inside the sparkplate package, so that
-`sparkplate sample workflow` can render a recipe wherever sparkplate is installed. Everything
-else is in pyproject.toml."""
+"""Why this file exists: `sparkplate sample workflow` renders a recipe wherever sparkplate is
+installed, so a wheel carries the Copier template (copier.yml, templates/ and hooks/) as
+sparkplate/template/. They live at the repository's top level, where Copier needs them, outside
+the package; this build step copies them in. Editable installs skip it (they render from the
+checkout). Everything else is declared in pyproject.toml."""
 
 import shutil
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+
+NOT_SHIPPED = shutil.ignore_patterns("__pycache__", "*.py[co]")
 
 
 class BuildWithTemplate(build_py):
@@ -16,8 +20,8 @@ class BuildWithTemplate(build_py):
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         shutil.copy2("copier.yml", target / "copier.yml")
-        shutil.copytree("templates", target / "templates")
-        shutil.copytree("tasks", target / "tasks")
+        shutil.copytree("templates", target / "templates", ignore=NOT_SHIPPED)
+        shutil.copytree("hooks", target / "hooks", ignore=NOT_SHIPPED)
 
 
 setup(cmdclass={"build_py": BuildWithTemplate})

@@ -24,6 +24,7 @@ WRITE_FILES = {
         "pom.xml",
         "src/main/scala/ExampleApp.scala",
         "src/test/scala/ExampleAppSuite.scala",
+        "src/test/scala/Mock.scala",
     ),
     "sparklyr": (
         "DESCRIPTION",
@@ -43,7 +44,7 @@ WRITE_JOB_TYPES = {
 
 
 def test_every_recipe_copier_offers_is_tested():
-    offered = yaml.safe_load((REPO / "copier.yml").read_text())["recipe"]["choices"].values()
+    offered = yaml.safe_load((REPO / "copier.yml").read_text())["recipes"]["default"]
     assert set(offered) == set(RECIPES) == set(WRITE_FILES)
 
 

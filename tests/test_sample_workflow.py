@@ -108,5 +108,6 @@ def test_the_wheel_ships_the_template(tmp_path):
     (wheel,) = tmp_path.glob("sparkplate-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "sparkplate/template/copier.yml" in names
+    assert "sparkplate/template/templates/.gitignore.jinja" in names
     for recipe in RECIPES:
-        assert f"sparkplate/template/templates/{recipe}/.gitignore.jinja" in names
+        assert f"sparkplate/template/templates/_partials/README/{recipe}.md.jinja" in names

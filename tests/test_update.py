@@ -1,8 +1,9 @@
 """`copier update`, as users run it for years: `nox -s update` runs these (marker `update`).
 
-The template is a clone of this repository with the working tree committed on top. The project
-is rendered at the previous release tag (or, while there is none, a fixture tag at the clone's
-HEAD), committed with git, then updated to the working tree with real Copier.
+The template is a clone of this repository with the working tree committed on top. Only the
+branch is published, not its tags: the clone tags each release commit (`Release X.Y.Z`) vX.Y.Z.
+The project is rendered at the previous release (or, while there is none, a fixture tag at the
+clone's HEAD), committed with git, then updated to the working tree with real Copier.
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ TEMPLATE_NOTE = {"md": "Updated by the template.", "py": "# updated by the templ
                  "R": "# updated by the template"}  # fmt: skip
 
 
-def template_transforms(clone: Path) -> list[Path]:
-    return [clone / "templates" / recipe / f"{path}.jinja" for recipe, path in TRANSFORM.items()]
-
-
 TRANSFORM = {
     "pyspark": "src/pyspark_write.py",
     "sparksql": "src/sparksql_write.sql",
     "scala": "src/main/scala/ExampleApp.scala",
     "sparklyr": "src/sparklyr_write.R",
+}
+# Where each transform's template is: one tree, each recipe's own files named to render empty
+# (and so not at all) for the other recipes.
+TRANSFORM_TEMPLATE = {
+    "pyspark": "src/{{ 'pyspark_write.py' if recipe == 'pyspark' }}.jinja",
+    "sparksql": "src/{{ 'sparksql_write.sql' if recipe == 'sparksql' }}.jinja",
+    "scala": "src/{{ 'main' if recipe == 'scala' }}/scala/ExampleApp.scala.jinja",
+    "sparklyr": "src/{{ 'sparklyr_write.R' if recipe == 'sparklyr' }}.jinja",
 }
 
 
@@ -61,6 +66,21 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
+def tag_releases(repo: Path) -> None:
+    """Tag each release commit (subject `Release X.Y.Z`) vX.Y.Z, unless that tag exists."""
+    tags = set(git(repo, "tag", "--list").split())
+    for line in git(repo, "log", "--format=%H %s").splitlines():
+        commit, _, subject = line.partition(" ")
+        release = re.fullmatch(r"Release (\S+)", subject)
+        if not release or f"v{release[1]}" in tags:
+            continue
+        try:
+            Version(release[1])
+        except InvalidVersion:
+            continue
+        git(repo, "tag", f"v{release[1]}", commit)
+
+
 def release_tags(repo: Path) -> list[str]:
     tags = []
     for tag in git(repo, "tag", "--list", "v*").split():
@@ -76,6 +96,7 @@ def template(tmp_path_factory) -> tuple[Path, str]:
     """(a clone with the working tree committed on top, the tag to update from)."""
     clone = tmp_path_factory.mktemp("template") / "sparkplate"
     git(REPO, "clone", "-q", str(REPO), str(clone))
+    tag_releases(clone)
     tags = release_tags(clone)
     previous = tags[-1] if tags else "v0.0.0"
     if not tags:
@@ -91,19 +112,23 @@ def template(tmp_path_factory) -> tuple[Path, str]:
             (clone / name).unlink(missing_ok=True)  # deleted in the working tree
     # A template-side change in every transform and in the README, away from where the user
     # edits below: the update always has something to merge, even right after a release.
-    for path in [clone / "templates/_shared/README.md.jinja", *template_transforms(clone)]:
-        text = path.read_text()
-        line = TEMPLATE_NOTE[path.suffixes[-2].lstrip(".")]
-        path.write_text(text + f"\n{line}\n" if path.name.startswith("README") else
-                        f"{line}\n" + text)  # fmt: skip
+    readme = clone / "templates/README.md.jinja"
+    readme.write_text(readme.read_text() + f"\n{TEMPLATE_NOTE['md']}\n")
+    for recipe, name in TRANSFORM_TEMPLATE.items():
+        path = clone / "templates" / name
+        line = TEMPLATE_NOTE[Path(TRANSFORM[recipe]).suffix.lstrip(".")]
+        path.write_text(f"{line}\n" + path.read_text())
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "the working tree, and a template change")
     return clone, previous
 
 
 def render_project(template_dir: Path, ref: str, dest: Path, **answers) -> Path:
-    offered = yaml.safe_load(git(template_dir, "show", f"{ref}:copier.yml"))["recipe"]["choices"]
-    if answers.get("recipe", "pyspark") not in offered.values():
+    config = yaml.safe_load(git(template_dir, "show", f"{ref}:copier.yml"))
+    # The recipes `ref` offers: the keys of its `recipes` facts (0.1.0: its `recipe` choices).
+    facts = config.get("recipes", {}).get("default")
+    offered = list(facts) if facts else list(config["recipe"]["choices"].values())
+    if answers.get("recipe", "pyspark") not in offered:
         pytest.skip(f"the {answers['recipe']} recipe is newer than {ref}: nothing to update")
     copier.run_copy(
         str(template_dir), dest, data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True
@@ -167,6 +192,65 @@ def test_user_edits_survive_an_update_or_show_as_a_conflict(template, tmp_path, 
     assert leftovers(project) == []
 
 
+# A test a user adds to the Scala suite, between two of the template's tests.
+USER_SCALA_TEST = """  test("our own check: top_n = 2 keeps ranks 1 and 2 only") {
+    val top2 = ExampleApp.transform(source.frame(spark), "2024-01-01", 2)
+    top2.where("title_rank > 2").count() shouldBe 0
+  }
+
+"""
+
+
+def test_the_scala_mock_reader_leaves_the_suite_and_the_users_test_stays(template, tmp_path):
+    """0.1.0's ExampleAppSuite.scala held the YAML mock reader; now src/test/scala/Mock.scala
+    does. Updated from 0.1.0, a project gets Mock.scala, its suite loses the reader and keeps the
+    test the user added (the two changes touch other lines: they merge without a conflict), and
+    `mvn test` passes, the user's test included."""
+    template_dir, _ = template
+    assert "v0.1.0" in release_tags(template_dir), "no `Release 0.1.0` commit in the history"
+    project = render_project(template_dir, "v0.1.0", tmp_path / "p", recipe="scala")
+    suite = project / "src/test/scala/ExampleAppSuite.scala"
+    assert "object ExampleAppSuite" in suite.read_text()  # 0.1.0: the reader is in the suite
+    anchor = "  private val goodArgs = Seq("
+    suite.write_text(suite.read_text().replace(anchor, USER_SCALA_TEST + anchor, 1))
+    git(project, "commit", "-q", "-am", "the user's test")
+
+    done = update(project, "--vcs-ref", "HEAD")
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    assert (project / "src/test/scala/Mock.scala").is_file()
+    edited = suite.read_text()
+    assert USER_SCALA_TEST in edited
+    assert "object ExampleAppSuite" not in edited and "snakeyaml" not in edited
+    if shutil.which("mvn") is None:
+        pytest.fail("Maven (mvn) is needed to test the Scala recipe; .ci/run installs it")
+    tests = subprocess.run(["mvn", "-B", "-q", "test"], cwd=project, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    assert tests.returncode == 0, tests.stdout[-4000:]
+    assert "- our own check: top_n = 2 keeps ranks 1 and 2 only" in tests.stdout
+
+
+def test_an_edit_inside_the_old_scala_mock_reader_shows_as_a_conflict(template, tmp_path):
+    """The template deletes the reader from the suite; a user who changed it there sees both
+    sides as conflict markers in the suite (pre-commit refuses them) and moves the change to
+    Mock.scala by hand. Copier never drops the edit silently."""
+    template_dir, _ = template
+    project = render_project(template_dir, "v0.1.0", tmp_path / "p", recipe="scala")
+    suite = project / "src/test/scala/ExampleAppSuite.scala"
+    mine = "=> v.toString.trim // ours"
+    suite.write_text(suite.read_text().replace("=> v.toString\n", f"{mine}\n", 1))
+    git(project, "commit", "-q", "-am", "the user's change to the reader")
+
+    done = update(project, "--vcs-ref", "HEAD")
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == ["src/test/scala/ExampleAppSuite.scala"]
+    before_updating = suite.read_text().split("<<<<<<< before updating\n", 1)[1]
+    assert mine in before_updating.split("\n=======\n", 1)[0]
+    assert (project / "src/test/scala/Mock.scala").is_file()
+
+
 def test_changing_the_recipe_on_update_is_refused_and_changes_nothing(template, tmp_path):
     template_dir, previous = template
     project = render_project(template_dir, previous, tmp_path / "p", recipe="pyspark")
@@ -197,13 +281,9 @@ def test_a_renamed_file_takes_the_users_edits_along(template, tmp_path):
     git(template_dir, "clone", "-q", str(template_dir), str(renaming))
     git(renaming, "tag", "v1000.0.0")
     old, new = "pyspark_write", "top_titles"
-    git(
-        renaming,
-        "mv",
-        f"templates/pyspark/src/{old}.py.jinja",
-        f"templates/pyspark/src/{new}.py.jinja",
-    )
-    for name in ("copier.yml", "templates/pyspark/src/test_pyspark_write.py.jinja"):
+    template = "templates/src/{{ 'NAME.py' if recipe == 'pyspark' }}.jinja"
+    git(renaming, "mv", template.replace("NAME", old), template.replace("NAME", new))
+    for name in ("copier.yml", template.replace("NAME", "test_pyspark_write")):
         path = renaming / name
         path.write_text(path.read_text().replace(f"src/{old}.py", f"src/{new}.py")
                         .replace(f"from {old} import", f"from {new} import"))  # fmt: skip
@@ -231,7 +311,7 @@ def test_a_recipe_chosen_at_the_prompt_is_refused_after_the_update(template, tmp
     project = render_project(template_dir, previous, tmp_path / "p", recipe="pyspark")
     answers = project / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("recipe: pyspark", "recipe: scala"))
-    check = [sys.executable, str(REPO / "tasks/refuse_recipe_change.py"), answers.name, "--after"]
+    check = [sys.executable, str(REPO / "hooks/refuse_recipe_change.py"), answers.name, "--after"]
 
     done = subprocess.run(check, cwd=project, capture_output=True, text=True)
 

@@ -76,12 +76,19 @@ def template_source(source_path: str | None) -> Source:
     )
 
 
+def recipe_facts(copier_yml: Path) -> dict[str, dict[str, str]]:
+    """Each recipe the template offers and its facts (`label`, `title`, `write_job_type`,
+    `transform`), in the order offered: copier.yml's `recipes`, whose keys are the `recipe`
+    question's choices."""
+    return dict(load_yaml(copier_yml)["recipes"]["default"])
+
+
 def recipes(source: Source | None = None) -> list[str]:
-    """The recipes the template offers (its copier.yml's `recipe` choices)."""
+    """The recipes the template offers."""
     root = Path((source or template_source(None)).path)
     if not (root / "copier.yml").is_file():  # a git URL: Copier validates the answer
         return []
-    return list(load_yaml(root / "copier.yml")["recipe"]["choices"].values())
+    return list(recipe_facts(root / "copier.yml"))
 
 
 def render(source: Source, recipe: str, target: Path, answers: dict[str, str]) -> Path:
