@@ -48,6 +48,15 @@ class JobType:
 # In registration order, which is the order error messages list them in.
 JOB_TYPES: dict[str, JobType] = {}
 COMMON_KEYS = ("id", "type")
+# What every script job declares (Spark, PySpark, R): a project file, its params, and a write
+# that may run on a `wap` branch.
+SCRIPT_JOB: dict[str, Any] = {
+    "required": ("script",),
+    "optional": ("params",),
+    "files": ("script",),
+    "mappings": ("params",),
+    "writes_on_branch": True,
+}
 
 
 def job_type(name: str, **declared: Any) -> Callable[[Runner], Runner]:

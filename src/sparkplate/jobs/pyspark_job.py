@@ -14,7 +14,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
 from sparkplate.errors import SparkplateError
-from sparkplate.jobs.base import JobRun, job_type
+from sparkplate.jobs.base import SCRIPT_JOB, JobRun, job_type
 
 
 def load_python_main(path: Path) -> Callable:
@@ -40,11 +40,7 @@ def load_python_main(path: Path) -> Callable:
 
 @job_type(
     "PySpark",
-    required=("script",),
-    optional=("params",),
-    files=("script",),
-    mappings=("params",),
-    writes_on_branch=True,
+    **SCRIPT_JOB,
 )
 def run_pyspark(jr: JobRun) -> None:
     path = jr.file("script")

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from sparkplate.errors import SparkplateError
-from sparkplate.jobs.base import JobRun, job_type
+from sparkplate.jobs.base import SCRIPT_JOB, JobRun, job_type
 from sparkplate.jobs.spark_submit import first_error, inherited_conf, spark_submit, stream
 
 LAUNCHER = Path(__file__).with_name("run_r_job.R")
@@ -56,11 +56,7 @@ def run_r_script(spark, script: Path, params: dict, log, where: dict) -> None:
 
 @job_type(
     "R",
-    required=("script",),
-    optional=("params",),
-    files=("script",),
-    mappings=("params",),
-    writes_on_branch=True,
+    **SCRIPT_JOB,
 )
 def run_r(jr: JobRun) -> None:
     run_r_script(jr.spark, jr.file("script"), jr.spec.get("params") or {}, jr.log, jr.where)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sparkplate.errors import SparkplateError
-from sparkplate.jobs.base import JobRun, job_type
+from sparkplate.jobs.base import SCRIPT_JOB, JobRun, job_type
 from sparkplate.params import BUILTIN_PARAMS
 from sparkplate.sqlscript import run_sql_file, unknown_variables
 from sparkplate.workflow import Job, Workflow
@@ -26,11 +26,7 @@ def check_script_params(wf: Workflow, job: Job) -> None:
 
 @job_type(
     "Spark",
-    required=("script",),
-    optional=("params",),
-    files=("script",),
-    mappings=("params",),
-    writes_on_branch=True,
+    **SCRIPT_JOB,
     check=check_script_params,
 )
 def run_spark_sql(jr: JobRun) -> None:
