@@ -22,6 +22,7 @@ import psutil
 import wap_overhead  # benchmarks/wap_overhead.py
 
 from sparkplate.jobs import spark_submit as submit
+from sparkplate.jobs.sparklyr_check import sparklyr_installed
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "some_db.source_table"
@@ -224,6 +225,29 @@ def main() -> None:
         "same runs",
     )
     report("daily: JVMs started", str(len(daily.jvms)), "1", "same run")
+
+    # The sparklyr recipe on the same source table: its R jobs share one sparklyr connection.
+    if sparklyr_installed():
+        r_main = Watch(main_cmd, r_project, env)
+        r_main.run()
+        report(
+            f"sparklyr: main, one date, {args.rows_per_day:,} rows",
+            f"{r_main.seconds:.1f} s",
+            "",
+            f"{' '.join(main_cmd[1:])}   (in {r_project})",
+        )
+        r_daily = Watch(daily_cmd, r_project, env)
+        r_daily.run()
+        report(
+            f"sparklyr: daily over {args.days} dates, ratio to its main",
+            f"{r_daily.seconds / r_main.seconds:.2f} x",
+            "<= 3 x",
+            f"{' '.join(daily_cmd[1:])}   (in {r_project})",
+        )
+        report("sparklyr: daily, JVMs started", str(len(r_daily.jvms)), "2 (runner, sparklyr)",
+               "same run")  # fmt: skip
+    else:
+        print("SKIPPED: sparklyr is not installed; its main and daily were not measured\n")
 
     # Per run, as a user pays it: the bare write as its own process against main run again.
     bare = Watch([sys.executable, str(Path(__file__).with_name("bare_write.py")), str(project),

@@ -1,7 +1,7 @@
-"""The R job (the sparklyr recipe's write) through the workflow runner.
+"""The R job (the sparklyr recipe's write) through the workflow runner, with sparklyr for real.
 
-sparklyr installs only from CRAN, which this project's CI cannot reach: where it is missing, the
-runner must say so and stop, and the end-to-end run is reported as skipped, never as passed.
+sparklyr installs only from CRAN; `.ci/run` installs it from the vendored sources. Where it is
+missing, the runner must say so and stop, and its runs are reported as skipped, never as passed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import render
-from test_wap_runs import branches, execute, main_snapshot
+from test_wap_runs import branches, execute, main_snapshot, rows_by_date
 
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs import r as rjob
@@ -23,6 +23,8 @@ pytestmark = pytest.mark.spark
 
 HAS_SPARKLYR = sparklyr_installed()
 NOT_RUN = "SKIPPED: sparklyr is not installed; the sparklyr job was not run"
+needs_sparklyr = pytest.mark.skipif(not HAS_SPARKLYR, reason=NOT_RUN)
+needs_r = pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +32,27 @@ def sparklyr_project(tmp_path_factory):
     return render(tmp_path_factory.mktemp("sparklyr") / "pipeline", recipe="sparklyr")
 
 
-@pytest.mark.skipif(HAS_SPARKLYR, reason="sparklyr is installed here: the job runs instead")
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+@pytest.fixture
+def r_sessions(monkeypatch):
+    """The R processes the runner starts in a test (each one a sparklyr connection)."""
+    started = []
+
+    class CountedSession(rjob.RSession):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(rjob, "RSession", CountedSession)
+    return started
+
+
+@needs_r
 def test_without_sparklyr_the_run_stops_saying_so_and_publishes_nothing(
-    spark, sparklyr_project, warehouse
+    spark, sparklyr_project, warehouse, monkeypatch, tmp_path, r_sessions
 ):
+    monkeypatch.setenv("R_LIBS_USER", str(tmp_path))  # where .ci/run installs it: empty here
+    if sparklyr_installed():
+        pytest.skip("sparklyr is in R's system library here: it cannot be hidden")
     table = "sample_db.t_r_missing"
     with pytest.raises(SparkplateError) as error:
         execute(sparklyr_project, warehouse, table, date="2024-01-01")
@@ -42,29 +60,63 @@ def test_without_sparklyr_the_run_stops_saying_so_and_publishes_nothing(
     assert "install.packages('sparklyr')" in error.value.fix
     assert main_snapshot(spark, table) is None
     assert branches(spark, table) == []
+    assert [s.process.returncode for s in r_sessions] == [rjob.NO_SPARKLYR]
 
 
-def test_without_r_the_run_says_what_to_install(spark, sparklyr_project, monkeypatch, tmp_path):
+def test_without_r_the_run_says_what_to_install(spark, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    script = sparklyr_project / "src" / "sparklyr_write.R"
     with pytest.raises(SparkplateError) as error:
-        rjob.run_r_script(spark, script, {}, print, {"key": "write"})
+        rjob.RSession(spark, "no-r", {"key": "write"})
     assert "`Rscript` is not on PATH" in str(error.value)
     assert "apt install r-base-core" in error.value.fix
 
 
-@pytest.mark.skipif(not HAS_SPARKLYR, reason=NOT_RUN)
+@needs_sparklyr
 def test_the_sparklyr_job_writes_the_branch_and_the_runner_publishes_it(
-    spark, sparklyr_project, warehouse
+    spark, sparklyr_project, warehouse, r_sessions
 ):
     table = "sample_db.t_r"
     execute(sparklyr_project, warehouse, table, date="2024-01-01")
     expected = MockSet.find(sparklyr_project, spark).get("sample_db.sparkplate_sample_results")
     assert differences(spark, expected, table) == ([], [])
     assert branches(spark, table) == ["main"]
+    assert [s.process.returncode for s in r_sessions] == [0]  # disconnected and ended
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+@needs_sparklyr
+def test_a_backfill_runs_every_date_in_one_sparklyr_connection(
+    spark, sparklyr_project, warehouse, r_sessions
+):
+    table = "sample_db.t_r_backfill"
+    execute(
+        sparklyr_project, warehouse, table, "backfill.sch.yaml",
+        start_date="2023-12-31", end_date="2024-01-02",
+    )  # fmt: skip
+    # Each date wrote its own branch (set per job in the one connection) and was published.
+    assert set(rows_by_date(spark, table)) == {"2023-12-31", "2024-01-01", "2024-01-02"}
+    assert branches(spark, table) == ["main"]
+    assert len(r_sessions) == 1 and r_sessions[0].process.returncode == 0
+
+
+@needs_sparklyr
+def test_a_failing_r_job_names_its_error_and_main_stays(
+    spark, sparklyr_project, warehouse, tmp_path, r_sessions
+):
+    project = Path(shutil.copytree(sparklyr_project, tmp_path / "p"))
+    table = "sample_db.t_r_fails"
+    execute(project, warehouse, table, date="2024-01-01")
+    published = main_snapshot(spark, table)
+    script = project / "src/sparklyr_write.R"
+    failing = 'main <- function(args, spark) stop("no such source")\n'
+    script.write_text(script.read_text() + failing)
+    with pytest.raises(SparkplateError) as error:
+        execute(project, warehouse, table, date="2024-01-01")
+    assert "the R job sparklyr_write.R failed: Error: no such source" in str(error.value)
+    assert main_snapshot(spark, table) == published
+    assert [s.process.returncode for s in r_sessions] == [0, 0]
+
+
+@needs_r
 @pytest.mark.parametrize(
     "old, new, message",
     [

@@ -1,9 +1,10 @@
 """Every recipe computes the same rows from the shared fixture: one business logic, many languages.
 
 Each recipe's write runs as its workflow runs it (PySpark's `main`, the SQL file, the Scala jar
-by spark-submit, the INSERT that sparklyr's `main` sends, rendered by dbplyr), on the
-same source table; the outputs are compared row for row with each other and with the expected
-mock. sparklyr's local path (dplyr on tibbles) is compared too.
+by spark-submit, the R script's `main` through sparklyr), on the same source table; the outputs
+are compared row for row with each other and with the expected mock. Where sparklyr is not
+installed, the SQL that dbplyr renders for the R script stands in for it, and a skipped test says
+so. sparklyr's local path (dplyr on tibbles) is compared too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import subprocess
 import pytest
 from conftest import RECIPES, SCALA_CLASS, SCALA_JAR, render
 
+from sparkplate.jobs import r as rjob
 from sparkplate.jobs import spark_submit as submit
+from sparkplate.jobs.sparklyr_check import sparklyr_installed
 from sparkplate.mocks import MockSet, differences, write_table
 from sparkplate.sqlscript import run_sql_file
 
@@ -55,8 +58,8 @@ def rscript(project, *args: str, cwd=None) -> str:
     return done.stdout
 
 
-def run_sparklyr(spark, project, params):
-    """The INSERT sparklyr's main() sends, rendered by dbplyr, run on Spark."""
+def run_dbplyr_sql(spark, project, params):
+    """The INSERT sparklyr's main() sends, rendered by dbplyr, run on Spark (no sparklyr)."""
     spark.table(params["source_table"]).createOrReplaceTempView("source_rows")
     date, top_n, target = params["date"], str(params["top_n"]), params["target_table"]
     spark.sql(rscript(project, "tests/render_sql.R", date, top_n, target))
@@ -66,12 +69,35 @@ RUNNERS = {
     "pyspark": run_pyspark,
     "sparksql": run_sparksql,
     "scala": run_scala,
-    "sparklyr": run_sparklyr,
+    "sparklyr": run_dbplyr_sql,  # the real R job replaces it where sparklyr is installed
 }
+HAS_SPARKLYR = sparklyr_installed()
 
 
 def test_every_recipe_has_a_runner_here():
     assert set(RUNNERS) == set(RECIPES)
+
+
+@pytest.mark.skipif(not HAS_SPARKLYR, reason="SKIPPED: sparklyr is not installed; the R job "
+                    "was not run here (the SQL dbplyr renders for it was)")  # fmt: skip
+def test_the_sparklyr_recipe_runs_its_real_r_job():
+    assert HAS_SPARKLYR
+
+
+@pytest.fixture(scope="module")
+def runners(spark):
+    """The recipes' runners, sparklyr's the real R job (one R process) where it is installed."""
+    if not HAS_SPARKLYR:
+        yield RUNNERS
+        return
+    session = rjob.RSession(spark, "agree-sparklyr", {})
+
+    def run_r_job(spark, project, params):
+        status, lines = session.run(project / "src/sparklyr_write.R", params, print)
+        assert status == "ok", "\n".join(lines)
+
+    yield {**RUNNERS, "sparklyr": run_r_job}
+    session.close()
 
 
 @pytest.fixture(scope="module")
@@ -91,19 +117,19 @@ def recipes(spark, built_scala, tmp_path_factory):
     return made
 
 
-def run_all(spark, recipes, date: str, top_n: int) -> None:
+def run_all(spark, recipes, runners, date: str, top_n: int) -> None:
     for recipe, (project, target) in recipes.items():
         params = {"source_table": SOURCE, "target_table": target, "date": date, "top_n": top_n}
-        RUNNERS[recipe](spark, project, params)
+        runners[recipe](spark, project, params)
 
 
 @pytest.fixture(scope="module")
-def outputs(spark, recipes):
+def outputs(spark, recipes, runners):
     project = next(iter(recipes.values()))[0]
     mocks = MockSet.find(project, spark)
     write_table(spark, mocks.get(SOURCE))
     expected = mocks.get(EXPECTED)
-    run_all(spark, recipes, str(expected.params["date"]), int(expected.params["top_n"]))
+    run_all(spark, recipes, runners, str(expected.params["date"]), int(expected.params["top_n"]))
     return {recipe: target for recipe, (_, target) in recipes.items()}, expected
 
 
@@ -144,11 +170,13 @@ def test_sparklyr_on_local_tibbles_gives_the_same_rows(spark, recipes, outputs):
     assert from_r == from_pyspark
 
 
-def test_a_date_whose_sessions_are_gone_ends_up_empty_in_every_recipe(spark, recipes, outputs):
+def test_a_date_whose_sessions_are_gone_ends_up_empty_in_every_recipe(
+    spark, recipes, runners, outputs
+):
     """Run the date again after its source rows were deleted: no recipe keeps the old rows."""
     tables, expected = outputs
     date = str(expected.params["date"])
     spark.sql(f"DELETE FROM {SOURCE} WHERE playback_date = DATE '{date}'")
-    run_all(spark, recipes, date, int(expected.params["top_n"]))
+    run_all(spark, recipes, runners, date, int(expected.params["top_n"]))
     left = {r: spark.table(t).where(f"date = DATE '{date}'").count() for r, t in tables.items()}
     assert left == {recipe: 0 for recipe in RECIPES}

@@ -1,7 +1,7 @@
 """The engine: check a workflow against the job types, then run its jobs in order.
 
 A run has one Spark session, shared with the workflows it calls, started by the first job that
-needs it.
+needs it; what its jobs start to share (an R process) ends with the top-level run.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from sparkplate.jobs import LazySpark, Run, check_job
+from sparkplate.jobs import LazySpark, Resources, Run, check_job
 from sparkplate.workflow import Workflow, parse_workflow, walk
 
 
@@ -47,13 +47,18 @@ def run_workflow(
         wf,
         wf.resolve_params(given),
         parent.lazy_spark if parent else LazySpark(warehouse),
+        parent.resources if parent else Resources(),
         depth=(parent.depth + parent.indent + 1) if parent else 0,
         out=out or (parent.out if parent else sys.stdout),
     )
     run.run_child = lambda child, child_params: run_workflow(child, child_params, parent=run)
     run.log(f"workflow {wf.id} ({path.name}) run {run.params['run_id']} {shown}".rstrip())
     started = time.perf_counter()
-    for job in wf.jobs:
-        run.run_job(job)
+    try:
+        for job in wf.jobs:
+            run.run_job(job)
+    finally:
+        if parent is None:  # the workflows it called are done too
+            run.resources.close()
     run.log(f"workflow {wf.id} succeeded in {time.perf_counter() - started:.1f} s")
     return run

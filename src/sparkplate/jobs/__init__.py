@@ -14,6 +14,6 @@ from sparkplate.jobs import spark_sql, pyspark_job, spark_submit, r  # noqa: F40
 from sparkplate.jobs import metadata, audit, hwm, sub_workflow, wap  # noqa: F401
 
 # isort: on
-from sparkplate.jobs.base import JOB_TYPES, JobRun, LazySpark, Run, check_job
+from sparkplate.jobs.base import JOB_TYPES, JobRun, LazySpark, Resources, Run, check_job
 
-__all__ = ["JOB_TYPES", "JobRun", "LazySpark", "Run", "check_job"]
+__all__ = ["JOB_TYPES", "JobRun", "LazySpark", "Resources", "Run", "check_job"]

@@ -123,14 +123,39 @@ class LazySpark:
         return self._spark
 
 
+class Resources:
+    """What a run's jobs start once and share until the run ends (an R process with its Spark
+    connection, say), each made by its job type on first use and closed when the top-level run
+    ends, succeeded or not."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Any] = {}
+
+    def get(self, name: str, make: Callable[[], Any]) -> Any:
+        if name not in self._made:
+            self._made[name] = make()
+        return self._made[name]
+
+    def discard(self, name: str) -> None:
+        """Forget (and close) `name`, e.g. after it broke: the next job makes a new one."""
+        made = self._made.pop(name, None)
+        if made is not None:
+            made.close()
+
+    def close(self) -> None:
+        while self._made:
+            self.discard(next(iter(self._made)))
+
+
 @dataclass
 class Run:
-    """One workflow being run: its parameters, the Spark session it shares with the workflows it
-    calls, and its log, indented by how deep it is called."""
+    """One workflow being run: its parameters, the Spark session and resources it shares with the
+    workflows it calls, and its log, indented by how deep it is called."""
 
     workflow: Workflow
     params: dict[str, str]
     lazy_spark: LazySpark
+    resources: Resources = field(default_factory=Resources)  # shared with called workflows
     depth: int = 0
     indent: int = 0
     out: TextIO = field(default_factory=lambda: sys.stdout)

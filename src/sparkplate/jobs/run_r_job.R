@@ -1,37 +1,75 @@
-# Runs one workflow job written in R: connects to Spark with sparklyr, set up like the runner's
-# own session, sources the job's script and calls its main(args, spark).
+# Runs the R jobs of one workflow run in one sparklyr connection: connecting starts a Spark
+# driver JVM, which takes longer than most jobs, so a daily or backfill run pays for it once.
 #
-#   Rscript run_r_job.R SCRIPT SPARK_HOME MASTER CONF_FILE [name=value ...]
+#   Rscript run_r_job.R SPARK_HOME MASTER CONF_FILE APP_NAME GATEWAY_PORT
 #
 # CONF_FILE holds the runner's Spark settings, one `key=value` per line (values may hold spaces).
-# Exit status 3: sparklyr is not installed.
+# Then each line on stdin is one job, as JSON: {"script": path, "args": {name: value},
+# "branch": the Iceberg branch to write to, or ""}. After each job one line says how it went:
+# "sparkplate-r-job: ok" or "sparkplate-r-job: failed" (its error is printed before).
+# The connection closes at the end of stdin. Exit status 3: sparklyr is not installed.
 
-run_job <- function(argv) {
+DONE <- "sparkplate-r-job:"
+
+connect <- function(spark_home, master, conf_file, app_name, gateway_port) {
+  settings <- readLines(conf_file)
+  key_of <- function(pairs) sub("=.*$", "", pairs)
+  value_of <- function(pairs) sub("^[^=]*=", "", pairs)
+  memory <- value_of(settings[key_of(settings) == "spark.driver.memory"])
+  # Only the runner's settings: spark_config() would add sparklyr's defaults from a config.yml.
+  # Each goes to spark-submit as --conf (quoted: sparklyr passes them to a shell), so what the
+  # driver JVM needs when it starts (classpath, Java options, jars) is there from the start.
+  config <- list(
+    sparklyr.shell.conf = shQuote(settings),
+    sparklyr.connect.enablehivesupport = FALSE, # as the runner: no Hive metastore
+    sparklyr.gateway.port = as.integer(gateway_port), # not the fixed 8880 another R may hold
+    sparklyr.web.spark = "", # no Spark UI to look up
+    sparklyr.connect.timeout = 300 # not 60 s: a busy machine may take longer to start the JVM
+  )
+  if (length(memory) == 1) config[["sparklyr.shell.driver-memory"]] <- memory
+  sparklyr::spark_connect(
+    master = master, spark_home = spark_home, app_name = app_name, config = config
+  )
+}
+
+run_one <- function(job, spark) {
+  job_script <- new.env()
+  sys.source(job$script, envir = job_script)
+  if (!is.function(job_script$main)) {
+    stop(job$script, " defines no main(args, spark): add one; the workflow calls it")
+  }
+  # The branch is a session setting, so each job writes where the runner says, or to main.
+  if (nzchar(job$branch)) {
+    sparklyr::spark_session_config(spark, "spark.wap.branch", job$branch)
+  } else {
+    DBI::dbExecute(spark, "RESET spark.wap.branch")
+  }
+  invisible(job_script$main(as.list(job$args), spark))
+}
+
+serve <- function(argv) {
   if (!requireNamespace("sparklyr", quietly = TRUE)) {
     message("sparklyr is not installed")
     quit(status = 3)
   }
-  script <- argv[[1]]
-  key_of <- function(pairs) sub("=.*$", "", pairs)
-  value_of <- function(pairs) sub("^[^=]*=", "", pairs)
-
-  # Every setting goes to spark-submit as --conf, so what the driver JVM needs when it starts
-  # (its classpath, Java options, memory, jars) is there from the start. sparklyr passes these
-  # to a shell: each is quoted.
-  config <- sparklyr::spark_config()
-  config[["sparklyr.shell.conf"]] <- shQuote(readLines(argv[[4]]))
-  config[["sparklyr.connect.enablehivesupport"]] <- FALSE # as the runner: no Hive metastore
-
-  job_script <- new.env()
-  sys.source(script, envir = job_script)
-  if (!is.function(job_script$main)) {
-    stop(script, " defines no main(args, spark): add one; the workflow calls it")
-  }
-  pairs <- argv[-(1:4)]
-  args <- setNames(as.list(value_of(pairs)), key_of(pairs))
-  spark <- sparklyr::spark_connect(master = argv[[3]], spark_home = argv[[2]], config = config)
+  spark <- connect(argv[[1]], argv[[2]], argv[[3]], argv[[4]], argv[[5]])
   on.exit(sparklyr::spark_disconnect(spark))
-  invisible(job_script$main(args, spark))
+  input <- file("stdin", open = "r")
+  while (length(line <- readLines(input, n = 1)) == 1) {
+    job <- jsonlite::fromJSON(line, simplifyVector = FALSE)
+    ok <- tryCatch(
+      {
+        run_one(job, spark)
+        TRUE
+      },
+      error = function(err) {
+        message("Error: ", conditionMessage(err))
+        FALSE
+      }
+    )
+    cat(DONE, " ", if (ok) "ok" else "failed", "\n", sep = "")
+    flush(stdout())
+  }
 }
 
-run_job(commandArgs(trailingOnly = TRUE))
+serve(commandArgs(trailingOnly = TRUE))
