@@ -2,6 +2,7 @@
 
 - lint:          ruff on the runtime, tests and benchmarks
 - tests:         runtime unit tests and render tests (real Copier, real Spark and Iceberg)
+- unit:          only the tests that need no Spark, Copier, Maven or R (seconds; not in `nox`)
 - e2e(recipe):   render a recipe into a temp dir and run the generated project's own `nox`
 - update:        copier update of every recipe from the previous release, then its own `nox`
 - bench:         figures for the generated project's speed and memory (prints, asserts nothing)
@@ -9,20 +10,22 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import importlib.util
 import tempfile
 from pathlib import Path
 
 import nox
+import yaml  # copier and its pip install bring it; .ci/run installs it next to nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "tests", "e2e", "update", "bench"]
 
 REPO = Path(__file__).parent
-# The recipes copier.yml offers; each is rendered and run end to end.
-RECIPES = ["sparksql", "pyspark", "scala", "sparklyr"]
+# The recipes copier.yml offers (its `recipes` facts); each is rendered and run end to end.
+RECIPES = list(yaml.safe_load((REPO / "copier.yml").read_text())["recipes"]["default"])
+# The markers of everything slow (pyproject.toml registers them); `unit` runs the rest.
+SLOW = ["spark", "render", "maven", "r", "update"]
 
 
 @nox.session
@@ -36,6 +39,14 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "not update", *session.posargs)
+
+
+@nox.session
+def unit(session: nox.Session) -> None:
+    """The tests that start no Spark and run no Copier, Maven or R: seconds."""
+    # No success_codes: pytest's exit 5 (no test selected) fails the session.
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", " and ".join(f"not {m}" for m in SLOW), *session.posargs)
 
 
 @nox.session
@@ -61,8 +72,12 @@ def e2e(session: nox.Session, recipe: str) -> None:
 
 
 def sparklyr_installed() -> bool:
-    check = ["Rscript", "-e", "quit(status = !requireNamespace('sparklyr', quietly = TRUE))"]
-    return shutil.which("Rscript") is not None and subprocess.run(check).returncode == 0
+    """The runtime's own check, loaded by path: this Python has no sparkplate installed."""
+    path = REPO / "src/sparkplate/jobs/sparklyr_check.py"
+    spec = importlib.util.spec_from_file_location("sparklyr_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.sparklyr_installed()
 
 
 @nox.session

@@ -1,31 +1,65 @@
-"""Shared helpers: render the template with real Copier; one Iceberg session per test run."""
+"""Fixtures only (shared helpers are in helpers.py): rendered projects, one Iceberg session per
+test run, and the markers each test gets from the fixtures it uses."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
-import copier
 import pytest
+from helpers import SCALA_JAR, render
 
-REPO = Path(__file__).resolve().parents[1]
-RECIPES = ("sparksql", "pyspark", "scala", "sparklyr")  # the recipes copier.yml offers
-SCALA_JAR = "target/sparkplate_sample.jar"  # the default Scala project's jar and main class
-SCALA_CLASS = "com.example.sparkplatesample.ExampleApp"
+# A test using one of these fixtures (directly or through another) gets the markers, so `-m`
+# selects by what a test really needs.
+MARKERS_OF_FIXTURES = {
+    "spark": ("spark",),
+    "built_scala": ("maven", "render"),
+    "rendered_pyspark": ("render",),
+}
 
 
-def render(dest: Path, **answers) -> Path:
-    """Render the template at the working tree (uncommitted edits included) into `dest`."""
-    copier.run_copy(
-        str(REPO),
-        dest,
-        data={"recipe": "pyspark", **answers},
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        vcs_ref="HEAD",
-    )
-    return dest
+@pytest.hookimpl(trylast=True)  # after plugins and pytest itself have registered theirs
+def pytest_configure(config):
+    # --strict-markers checks decorators, not -m: a misspelled name there silently selects all
+    # or nothing.
+    known = {line.split(":")[0].strip() for line in config.getini("markers")}
+    named = set(re.findall(r"[A-Za-z_]\w*", config.option.markexpr or "")) - {"and", "or", "not"}
+    if unknown := sorted(named - known):
+        raise pytest.UsageError(f"-m names markers pyproject.toml does not register: {unknown}")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, markers in MARKERS_OF_FIXTURES.items():
+            if fixture in item.fixturenames:
+                for marker in markers:
+                    item.add_marker(marker)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.config.get_terminal_writer().line(
+            "no tests were selected: exit 5, a failure (check the -m / -k expression and paths)",
+            red=True,
+        )
+
+
+@pytest.fixture
+def no_spark(monkeypatch):
+    """Starting a Spark session fails the test."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a Spark session was started")
+
+    monkeypatch.setattr("sparkplate.session.local_session", fail)
+
+
+@pytest.fixture(autouse=True)
+def spark_only_when_marked(request):
+    """A test not marked `spark` may not start Spark: `-m "not spark"` runs stay fast."""
+    if request.node.get_closest_marker("spark") is None:
+        request.getfixturevalue("no_spark")
 
 
 @pytest.fixture(scope="session")

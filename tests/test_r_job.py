@@ -11,15 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import render
-from test_wap_runs import branches, execute, main_snapshot, rows_by_date
+from helpers import branches, execute, main_snapshot, render, rows_by_date
 
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs import r as rjob
 from sparkplate.jobs.sparklyr_check import sparklyr_installed
 from sparkplate.mocks import MockSet, differences
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.render, pytest.mark.r]
 
 HAS_SPARKLYR = sparklyr_installed()
 NOT_RUN = "SKIPPED: sparklyr is not installed; the sparklyr job was not run"

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import RECIPES, SCALA_CLASS, SCALA_JAR, render
+from helpers import RECIPES, SCALA_CLASS, SCALA_JAR, TRANSFORM, render
 
 from sparkplate.jobs import r as rjob
 from sparkplate.jobs import spark_submit as submit
@@ -24,7 +24,8 @@ from sparkplate.jobs.sparklyr_check import sparklyr_installed
 from sparkplate.mocks import MockSet, differences, write_table
 from sparkplate.sqlscript import run_sql_file
 
-pytestmark = pytest.mark.spark
+# Every recipe runs, sparklyr through Rscript; conftest adds render and maven (built_scala).
+pytestmark = [pytest.mark.spark, pytest.mark.r]
 
 ANSWERS = {"source_table": "agree_db.source_table", "target_database": "agree_db"}
 SOURCE = ANSWERS["source_table"]
@@ -32,14 +33,14 @@ EXPECTED = "agree_db.sparkplate_sample_results"
 
 
 def run_pyspark(spark, project, params):
-    spec = importlib.util.spec_from_file_location("agree_pyspark", project / "src/pyspark_write.py")
+    spec = importlib.util.spec_from_file_location("agree_pyspark", project / TRANSFORM["pyspark"])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(params, spark)
 
 
 def run_sparksql(spark, project, params):
-    run_sql_file(spark, project / "src/sparksql_write.sql", params)
+    run_sql_file(spark, project / TRANSFORM["sparksql"], params)
 
 
 def run_scala(spark, project, params):
@@ -93,7 +94,7 @@ def runners(spark):
     session = rjob.RSession(spark, "agree-sparklyr", {})
 
     def run_r_job(spark, project, params):
-        status, lines = session.run(project / "src/sparklyr_write.R", params, print)
+        status, lines = session.run(project / TRANSFORM["sparklyr"], params, print)
         assert status == "ok", "\n".join(lines)
 
     yield {**RUNNERS, "sparklyr": run_r_job}

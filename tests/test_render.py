@@ -9,43 +9,31 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import RECIPES, REPO, render
+from helpers import RECIPES, SCALA_JAR, TRANSFORM, WRITE_JOB_TYPE, render
 
 from sparkplate.engine import validate
 from sparkplate.mocks import MockSet
 
+pytestmark = pytest.mark.render
+
 JINJA_LEFTOVER = re.compile(r"{{|}}|{%|%}|{#|#}")
-# Each recipe's own files: the transform and its unit test.
-WRITE_FILES = {
-    "sparksql": ("src/sparksql_write.sql", "src/test_sparksql_write.py"),
-    "pyspark": ("src/pyspark_write.py", "src/test_pyspark_write.py"),
-    "scala": (
-        "pom.xml",
-        "src/main/scala/ExampleApp.scala",
-        "src/test/scala/ExampleAppSuite.scala",
-        "src/test/scala/Mock.scala",
-    ),
+# Each recipe's own files besides its transform (copier.yml names that): tests and build files.
+OWN_FILES = {
+    "sparksql": ("src/test_sparksql_write.py",),
+    "pyspark": ("src/test_pyspark_write.py",),
+    "scala": ("pom.xml", "src/test/scala/ExampleAppSuite.scala", "src/test/scala/Mock.scala"),
     "sparklyr": (
         "DESCRIPTION",
-        "src/sparklyr_write.R",
         "tests/testthat/test-sparklyr_write.R",
         "tests/testthat/helper-mocks.R",
         "tests/render_sql.R",
         "tests/test_rendered_sql.py",
     ),
 }
-WRITE_JOB_TYPES = {
-    "sparksql": "Spark",
-    "pyspark": "PySpark",
-    "scala": "SparkSubmit",
-    "sparklyr": "R",
-}
 
 
-def test_every_recipe_copier_offers_is_tested():
-    offered = yaml.safe_load((REPO / "copier.yml").read_text())["recipes"]["default"]
-    assert set(offered) == set(RECIPES) == set(WRITE_FILES)
+def test_every_recipe_copier_offers_has_its_own_files_listed():
+    assert set(OWN_FILES) == set(RECIPES)
 
 
 def files_of(project):
@@ -68,7 +56,8 @@ def test_default_render_is_complete_and_clean(tmp_path, recipe):
         "noxfile.py",
         "src/mocks/some_db.source_table.yaml",
         "src/mocks/sample_db.sparkplate_sample_results.yaml",
-        *WRITE_FILES[recipe],
+        TRANSFORM[recipe],
+        *OWN_FILES[recipe],
     ):
         assert expected in files
     for name in files:
@@ -88,9 +77,9 @@ def test_workflows_and_mocks_are_valid(tmp_path, recipe, use_wap):
     types = [job.type for job in main.jobs]
     if use_wap:
         assert types == ["Spark", "Metadata", "wap", "HWM"]
-        assert [(j.id, j.type) for j in main.jobs[2].jobs] == [("write", WRITE_JOB_TYPES[recipe])]
+        assert [(j.id, j.type) for j in main.jobs[2].jobs] == [("write", WRITE_JOB_TYPE[recipe])]
     else:
-        assert types == ["Spark", "Metadata", WRITE_JOB_TYPES[recipe], "Audit", "HWM"]
+        assert types == ["Spark", "Metadata", WRITE_JOB_TYPE[recipe], "Audit", "HWM"]
     validate(project / "daily.sch.yaml")
     validate(project / "backfill.sch.yaml")
     roles = sorted(m.role for m in MockSet.find(project))
@@ -152,13 +141,13 @@ def test_bad_answers_are_refused_and_nothing_is_written(tmp_path, question, answ
 
 def test_scala_package_names_the_sources_and_the_main_class(tmp_path):
     project = render(tmp_path / "p", recipe="scala", scala_package="org.acme.top_titles")
-    app = project / "src/main/scala/ExampleApp.scala"  # one path whatever the package: an
+    app = project / TRANSFORM["scala"]  # one path whatever the package: an
     assert app.read_text().startswith("package org.acme.top_titles\n")  # update edits one line
     write = validate(project / "main.sch.yaml").jobs[2].jobs[0]
     assert write.spec["class"] == "org.acme.top_titles.ExampleApp"
     assert (project / write.spec["pom"]).is_file()
     assert "<finalName>${project.artifactId}</finalName>" in (project / "pom.xml").read_text()
-    assert write.spec["jar"] == "target/sparkplate_sample.jar"
+    assert write.spec["jar"] == SCALA_JAR
 
 
 def test_scala_pom_builds_against_the_runtimes_spark_and_scala(tmp_path):

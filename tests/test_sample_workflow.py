@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-from conftest import RECIPES, REPO
+from helpers import RECIPES, REPO
 
 from sparkplate import sample
 from sparkplate.cli import main
@@ -29,6 +29,7 @@ def test_version():
     assert run("--version").output.startswith("sparkplate, version ")
 
 
+@pytest.mark.render
 def test_renders_a_recipe_and_says_what_to_run_next(tmp_path):
     target = tmp_path / "top"
     result = run("sample", "workflow", "pyspark", str(target), "--source-path", str(REPO),
@@ -41,6 +42,7 @@ def test_renders_a_recipe_and_says_what_to_run_next(tmp_path):
     assert f"cd {target}\n  nox" in result.output
 
 
+@pytest.mark.render
 def test_skip_info_prints_nothing(tmp_path):
     result = run("sample", "workflow", "sparksql", str(tmp_path / "p"), "--skip-info",
                  "--source-path", str(REPO))  # fmt: skip
@@ -48,6 +50,7 @@ def test_skip_info_prints_nothing(tmp_path):
     assert "created" not in result.output and "next:" not in result.output
 
 
+@pytest.mark.render  # Copier validates the shortname
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -76,6 +79,7 @@ def test_without_source_path_it_renders_from_where_sparkplate_was_installed(tmp_
     assert (source.path, source.updatable) == (str(REPO), True)
 
 
+@pytest.mark.render
 def test_the_template_inside_the_package_renders_and_says_it_cannot_update(tmp_path, monkeypatch):
     packaged = tmp_path / "site-packages" / "sparkplate" / "template"
     packaged.mkdir(parents=True)

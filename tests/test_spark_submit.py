@@ -10,17 +10,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SCALA_CLASS as MAIN_CLASS
-from conftest import SCALA_JAR as JAR
-from test_wap_runs import add_to_wap, branches, execute, main_snapshot
+from helpers import SCALA_CLASS as MAIN_CLASS
+from helpers import SCALA_JAR as JAR
+from helpers import TRANSFORM, add_to_wap, branches, execute, main_snapshot
 
 from sparkplate.errors import AuditFailed, SparkplateError
 from sparkplate.jobs import spark_submit as submit
 from sparkplate.mocks import MockSet, differences
 
-pytestmark = pytest.mark.spark
-
-APP = "src/main/scala/ExampleApp.scala"
+# No module-wide marker: conftest marks each test by the fixtures it uses (spark, built_scala).
+APP = TRANSFORM["scala"]
 WHERE = {"file": "main.sch.yaml", "key": "write"}
 
 

@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 import copier
+import jinja2
 import pytest
 import yaml
-from conftest import RECIPES, REPO
+from helpers import RECIPES, REPO, TRANSFORM
 from packaging.version import InvalidVersion, Version
 
 pytestmark = pytest.mark.update
@@ -32,20 +33,16 @@ TEMPLATE_NOTE = {"md": "Updated by the template.", "py": "# updated by the templ
                  "R": "# updated by the template"}  # fmt: skip
 
 
-TRANSFORM = {
-    "pyspark": "src/pyspark_write.py",
-    "sparksql": "src/sparksql_write.sql",
-    "scala": "src/main/scala/ExampleApp.scala",
-    "sparklyr": "src/sparklyr_write.R",
-}
-# Where each transform's template is: one tree, each recipe's own files named to render empty
-# (and so not at all) for the other recipes.
-TRANSFORM_TEMPLATE = {
-    "pyspark": "src/{{ 'pyspark_write.py' if recipe == 'pyspark' }}.jinja",
-    "sparksql": "src/{{ 'sparksql_write.sql' if recipe == 'sparksql' }}.jinja",
-    "scala": "src/{{ 'main' if recipe == 'scala' }}/scala/ExampleApp.scala.jinja",
-    "sparklyr": "src/{{ 'sparklyr_write.R' if recipe == 'sparklyr' }}.jinja",
-}
+def template_of(recipe: str) -> str:
+    """The path under templates/ of the recipe's transform: the one whose name renders to it
+    (a recipe's own files are named to render empty, and so not at all, for other recipes)."""
+    names = jinja2.Environment(undefined=jinja2.ChainableUndefined)
+    for path in (REPO / "templates").rglob("*.jinja"):
+        name = path.relative_to(REPO / "templates").as_posix()
+        rendered = names.from_string(name.removesuffix(".jinja")).render(recipe=recipe)
+        if rendered == TRANSFORM[recipe]:
+            return name
+    raise AssertionError(f"no template renders to {TRANSFORM[recipe]}")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -114,8 +111,8 @@ def template(tmp_path_factory) -> tuple[Path, str]:
     # edits below: the update always has something to merge, even right after a release.
     readme = clone / "templates/README.md.jinja"
     readme.write_text(readme.read_text() + f"\n{TEMPLATE_NOTE['md']}\n")
-    for recipe, name in TRANSFORM_TEMPLATE.items():
-        path = clone / "templates" / name
+    for recipe in RECIPES:
+        path = clone / "templates" / template_of(recipe)
         line = TEMPLATE_NOTE[Path(TRANSFORM[recipe]).suffix.lstrip(".")]
         path.write_text(f"{line}\n" + path.read_text())
     git(clone, "add", "-A")

@@ -14,63 +14,27 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import render
+from helpers import (
+    AUDITS,
+    add_to_wap,
+    audit_rows,
+    branches,
+    execute,
+    hwm,
+    main_snapshot,
+    render,
+    rows_by_date,
+)
 
-from sparkplate.engine import run_workflow
 from sparkplate.errors import AuditFailed, SparkplateError
 from sparkplate.mocks import differences, write_table
 from sparkplate.params import new_run_id
 
 pytestmark = pytest.mark.spark
 
-AUDITS = "sparkplate.audit_results"
 KEY = ("date", "country_code", "title_id")
 # The stock workflow's audits: five blocking ones and one non-blocking.
 STOCK_AUDITS = 6
-
-
-def execute(project, warehouse, table, workflow="main.sch.yaml", **params):
-    """Run a workflow in this process, writing `table`; top 3, as in the expected mock."""
-    given = {"target_table": table, "target_db": table.split(".")[0], "top_n": "3", **params}
-    return run_workflow(project / workflow, given, warehouse=warehouse)
-
-
-def main_snapshot(spark, table):
-    rows = spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()
-    return rows[0].snapshot_id if rows else None
-
-
-def branches(spark, table):
-    return sorted(r.name for r in spark.sql(f"SELECT name FROM {table}.refs").collect())
-
-
-def hwm(spark, table):
-    props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
-    return props.get("sparkplate.hwm.datetime")
-
-
-def audit_rows(spark, table, run_id=None):
-    where = f"table_name = '{table}'" + (f" AND run_id = '{run_id}'" if run_id else "")
-    return spark.sql(f"SELECT * FROM {AUDITS} WHERE {where} ORDER BY audit").collect()
-
-
-def rows_by_date(spark, table):
-    return {
-        str(r.date): r.n
-        for r in spark.sql(f"SELECT date, count(*) AS n FROM {table} GROUP BY date").collect()
-    }
-
-
-def add_to_wap(project: Path, *, audit: str = "", job: str = "") -> None:
-    """Edit main.sch.yaml's wap template: an audit goes first in `audits`, a job last in `jobs`."""
-    path = project / "main.sch.yaml"
-    text = path.read_text()
-    assert text.count("        audits:\n") == 1
-    if audit:
-        text = text.replace("        audits:\n", f"        audits:\n          - {audit}\n")
-    if job:
-        text = text.replace("        audits:\n", f"          - job: {job}\n        audits:\n")
-    path.write_text(text)
 
 
 def test_run_publishes_the_expected_rows(spark, source, project, warehouse):

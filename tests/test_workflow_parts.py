@@ -1,6 +1,7 @@
 """The pieces a run is built from, checked one by one: SQL text, parameters, dates, audit arguments.
 
-No Spark here: `no_spark` makes starting a session fail the test.
+No Spark here: conftest's `no_spark`, on every test not marked `spark`, makes starting a session
+fail the test.
 """
 
 from __future__ import annotations
@@ -16,15 +17,6 @@ from sparkplate.jobs.sub_workflow import dates_for
 from sparkplate.params import substitute
 from sparkplate.sqltext import columns_of, split_top_level, strip_comments
 from sparkplate.workflow import Workflow
-
-
-@pytest.fixture(autouse=True)
-def no_spark(monkeypatch):
-    def fail(*args, **kwargs):
-        raise AssertionError("a Spark session was started")
-
-    monkeypatch.setattr("sparkplate.session.local_session", fail)
-
 
 # --- sqltext ------------------------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""What test modules share besides fixtures: rendering, the recipe facts, WAP run helpers.
+
+Test modules import from here, never from conftest.py (pytest loads that itself; importing it
+by name may give a second copy) nor from each other (a test module is no library).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import copier
+
+from sparkplate.sample import recipe_facts
+
+REPO = Path(__file__).resolve().parents[1]
+
+# copier.yml's `recipes` is the one list of recipes and their facts; the tests read it.
+RECIPE_FACTS = recipe_facts(REPO / "copier.yml")
+RECIPES = tuple(RECIPE_FACTS)
+TRANSFORM = {recipe: facts["transform"] for recipe, facts in RECIPE_FACTS.items()}
+WRITE_JOB_TYPE = {recipe: facts["write_job_type"] for recipe, facts in RECIPE_FACTS.items()}
+
+SCALA_JAR = "target/sparkplate_sample.jar"  # the default Scala project's jar and main class
+SCALA_CLASS = "com.example.sparkplatesample.ExampleApp"
+
+
+def render(dest: Path, **answers) -> Path:
+    """Render the template at the working tree (uncommitted edits included) into `dest`."""
+    copier.run_copy(
+        str(REPO),
+        dest,
+        data={"recipe": "pyspark", **answers},
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+    return dest
+
+
+# --- runs of a rendered project on the test warehouse --------------------------------------------
+
+AUDITS = "sparkplate.audit_results"
+
+
+def execute(project, warehouse, table, workflow="main.sch.yaml", **params):
+    """Run a workflow in this process, writing `table`; top 3, as in the expected mock."""
+    from sparkplate.engine import run_workflow  # pulls in pyspark: not for every conftest load
+
+    given = {"target_table": table, "target_db": table.split(".")[0], "top_n": "3", **params}
+    return run_workflow(project / workflow, given, warehouse=warehouse)
+
+
+def main_snapshot(spark, table):
+    rows = spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()
+    return rows[0].snapshot_id if rows else None
+
+
+def branches(spark, table):
+    return sorted(r.name for r in spark.sql(f"SELECT name FROM {table}.refs").collect())
+
+
+def hwm(spark, table):
+    props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    return props.get("sparkplate.hwm.datetime")
+
+
+def audit_rows(spark, table, run_id=None):
+    where = f"table_name = '{table}'" + (f" AND run_id = '{run_id}'" if run_id else "")
+    return spark.sql(f"SELECT * FROM {AUDITS} WHERE {where} ORDER BY audit").collect()
+
+
+def rows_by_date(spark, table):
+    return {
+        str(r.date): r.n
+        for r in spark.sql(f"SELECT date, count(*) AS n FROM {table} GROUP BY date").collect()
+    }
+
+
+def add_to_wap(project: Path, *, audit: str = "", job: str = "") -> None:
+    """Edit main.sch.yaml's wap template: an audit goes first in `audits`, a job last in `jobs`."""
+    path = project / "main.sch.yaml"
+    text = path.read_text()
+    assert text.count("        audits:\n") == 1
+    if audit:
+        text = text.replace("        audits:\n", f"        audits:\n          - {audit}\n")
+    if job:
+        text = text.replace("        audits:\n", f"          - job: {job}\n        audits:\n")
+    path.write_text(text)
