@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,10 +16,10 @@ from sparkplate.errors import CheckFailed, SparkplateError, spark_message
 warehouse_option = click.option(
     "--warehouse",
     envvar="SPARKPLATE_WAREHOUSE",
-    default="warehouse",
-    show_default=True,
+    default=None,
     type=click.Path(file_okay=False),
-    help="Local Iceberg warehouse (Hadoop catalog). Env: SPARKPLATE_WAREHOUSE.",
+    help="The Iceberg warehouse, overriding the profile's (default: ./warehouse). "
+    "Env: SPARKPLATE_WAREHOUSE.",
 )
 
 
@@ -51,8 +52,23 @@ class Cli(click.Group):
 
 @click.group(cls=Cli)
 @click.version_option(__version__, prog_name="sparkplate")
-def main() -> None:
+@click.option(
+    "--profile",
+    envvar="SPARKPLATE_PROFILE",
+    default=None,
+    help="The profile of sparkplate.yaml to run with (default: local). Env: SPARKPLATE_PROFILE.",
+)
+def main(profile: str | None) -> None:
     """Paved-path Spark + Iceberg pipelines."""
+    if profile:  # the runtime, and the jobs it starts as other processes, read it from here
+        os.environ["SPARKPLATE_PROFILE"] = profile
+
+
+def _profile(folder: str | Path):
+    """The chosen profile of the project around `folder`, checked before Spark starts."""
+    from sparkplate.profiles import load_profile
+
+    return load_profile(start=Path(folder))
 
 
 @main.command()
@@ -68,22 +84,27 @@ def main() -> None:
 )
 @warehouse_option
 def run(workflow: str, params: dict[str, str], warehouse: str) -> None:
-    """Run a workflow file (e.g. main.sch.yaml) locally."""
+    """Run a workflow file (e.g. main.sch.yaml), on the chosen profile's Spark and catalog."""
     from sparkplate.engine import run_workflow
 
-    run_workflow(Path(workflow), params, warehouse=warehouse)
+    profile = _profile(Path(workflow).resolve().parent)
+    run_workflow(Path(workflow), params, warehouse=warehouse, profile=profile)
 
 
 @main.command()
 @click.argument("workflows", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(workflows: tuple[str, ...]) -> None:
-    """Check workflow files (and the workflows they call) without starting Spark."""
+    """Check workflow files (and the workflows they call, and the profile) without Spark."""
     from sparkplate.engine import validate as check
 
     for path in workflows:
         wf = check(Path(path))
         jobs = f"{len(wf.jobs)} job" + ("s" if len(wf.jobs) != 1 else "")
         click.echo(f"{path}: ok ({wf.id}, {jobs})")
+    profile = _profile(Path(workflows[0]).resolve().parent)
+    if profile.file:
+        catalog = profile.catalog.get("type") or profile.catalog.get("catalog-impl")
+        click.echo(f"{profile.file}: profile {profile.name} ok ({profile.master}, {catalog})")
 
 
 @main.group()
@@ -100,7 +121,9 @@ def mock_load(project_dir: str, warehouse: str) -> None:
     from sparkplate.session import local_session
 
     mocks = MockSet.find(Path(project_dir)).sources()  # checked before Spark starts
-    spark = local_session("sparkplate-mock-load", warehouse=warehouse)
+    spark = local_session(
+        "sparkplate-mock-load", warehouse=warehouse, profile=_profile(project_dir)
+    )
     for m in mocks:
         write_table(spark, m)
         click.echo(f"loaded {len(m.rows)} rows into {m.table} from {m.path}")
@@ -123,10 +146,13 @@ def mock_check(table: str, project_dir: str, warehouse: str) -> None:
             key="role",
             fix="check a table whose mock has `role: expected`",
         )
-    spark = local_session("sparkplate-mock-check", warehouse=warehouse)
+    spark = local_session(
+        "sparkplate-mock-check", warehouse=warehouse, profile=_profile(project_dir)
+    )
     if not spark.catalog.tableExists(table):
         raise SparkplateError(
-            f"table {table} does not exist in {warehouse}", fix="run the main workflow first"
+            f"table {table} does not exist in {_warehouse(spark)}",
+            fix="run the main workflow first",
         )
     missing, unexpected = differences(spark, expected, table)
     for label, rows in (("missing", missing), ("unexpected", unexpected)):
@@ -165,7 +191,7 @@ def mock_generate(
     start, end = start_date.date(), end_date.date()
     if start > end:
         raise SparkplateError(f"--start-date {start} is after --end-date {end}")
-    spark = local_session("sparkplate-mock-generate", warehouse=warehouse)
+    spark = local_session("sparkplate-mock-generate", warehouse=warehouse, profile=_profile("."))
     generated = generate_viewing(spark, table, start, end, rows_per_day, seed, titles)
     click.echo(f"generated {generated} rows in {table} for {start}..{end}")
 
@@ -239,6 +265,11 @@ def sample_workflow(recipe, target_path, workflow_shortname, workflow_id, source
         click.echo(f"\nnote: {source.path} is not a git repository: Copier cannot update from it.")
 
 
+def _warehouse(spark) -> str:
+    catalog = spark.conf.get("spark.sql.defaultCatalog")
+    return spark.conf.get(f"spark.sql.catalog.{catalog}.warehouse", None) or f"catalog {catalog}"
+
+
 @main.group()
 def table() -> None:
     """Look at a table's state."""
@@ -254,10 +285,10 @@ def table_show(name: str, limit: int, warehouse: str) -> None:
     from sparkplate.audits.record import last_results
     from sparkplate.session import local_session
 
-    spark = local_session("sparkplate-table-show", warehouse=warehouse)
+    spark = local_session("sparkplate-table-show", warehouse=warehouse, profile=_profile("."))
     if not iceberg.table_exists(spark, name):
         raise SparkplateError(
-            f"table {name} does not exist in {warehouse}",
+            f"table {name} does not exist in {_warehouse(spark)}",
             fix="run the workflow first, or pass --warehouse",
         )
     click.echo(f"table {name}")

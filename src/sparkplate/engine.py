@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from sparkplate.jobs import LazySpark, Resources, Run, check_job
+from sparkplate.profiles import Profile
 from sparkplate.workflow import Workflow, parse_workflow, walk
 
 
@@ -34,6 +35,7 @@ def run_workflow(
     *,
     parent: Run | None = None,
     warehouse: str | os.PathLike | None = None,
+    profile: Profile | None = None,
     out=None,
 ) -> Run:
     """Validate (top level only: it checks called workflows too) and run `path`."""
@@ -46,7 +48,7 @@ def run_workflow(
     run = Run(
         wf,
         wf.resolve_params(given),
-        parent.lazy_spark if parent else LazySpark(warehouse),
+        parent.lazy_spark if parent else LazySpark(warehouse, profile),
         parent.resources if parent else Resources(),
         depth=(parent.depth + parent.indent + 1) if parent else 0,
         out=out or (parent.out if parent else sys.stdout),

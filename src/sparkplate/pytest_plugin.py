@@ -26,12 +26,17 @@ def pytest_addoption(parser):
 
 @pytest.fixture(scope="session")
 def spark(pytestconfig, tmp_path_factory):
+    from sparkplate.profiles import Profile
     from sparkplate.session import local_session
 
     iceberg = pytestconfig.getini("sparkplate_iceberg")
     warehouse = tmp_path_factory.mktemp("warehouse") if iceberg else None
     session = local_session(
-        app_name="sparkplate-tests", iceberg=iceberg, warehouse=warehouse, quick_start=True
+        app_name="sparkplate-tests",
+        iceberg=iceberg,
+        warehouse=warehouse,
+        quick_start=True,
+        profile=Profile(),  # unit tests on mocks run locally, whatever profile a run uses
     )
     yield session
     session.stop()

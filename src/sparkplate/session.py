@@ -1,37 +1,64 @@
-"""Local Spark sessions: the embedded default every generated project runs on.
+"""The runner's Spark session, made as the project's profile says (`profiles.py`): by default
+the embedded one every generated project runs on, local[*] with a Hadoop catalog in ./warehouse.
 
-On a cluster, spark-submit (or the platform) creates the session; `local_session` then returns
-that active session unchanged.
+When spark-submit, a notebook or a platform made the session, `local_session` returns that active
+session unchanged.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
+import tempfile
 from pathlib import Path
 
+import pyspark
 from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError
+from sparkplate.profiles import SAME_HOST_MASTER, Profile, check_warehouse, load_profile
 from sparkplate.versions import ICEBERG_RUNTIME
 
 DEFAULT_CATALOG = "local"
 
 
-def settings_from_env(warehouse: str | os.PathLike | None = None) -> dict[str, str]:
-    """Where things live, from options first, then environment variables, then defaults."""
+def settings_from_env(
+    warehouse: str | os.PathLike | None = None, profile: Profile | None = None
+) -> dict[str, str]:
+    """Where things live: options first, then SPARKPLATE_* variables, then the profile."""
+    profile = profile or Profile()
+    master = os.environ.get("SPARKPLATE_MASTER") or profile.master
+    location = (
+        warehouse or os.environ.get("SPARKPLATE_WAREHOUSE") or profile.catalog.get("warehouse")
+    )
+    if location is not None:
+        check_warehouse(profile, str(location), master)
     return {
-        "warehouse": _absolute(warehouse or os.environ.get("SPARKPLATE_WAREHOUSE", "warehouse")),
+        "warehouse": _absolute(location or "warehouse", profile.base_dir),
         "catalog": os.environ.get("SPARKPLATE_CATALOG", DEFAULT_CATALOG),
-        "master": os.environ.get("SPARKPLATE_MASTER", "local[*]"),
-        "driver_memory": os.environ.get("SPARKPLATE_DRIVER_MEMORY", "2g"),
+        "master": master,
+        "driver_memory": os.environ.get("SPARKPLATE_DRIVER_MEMORY")
+        or profile.spark_conf.get("spark.driver.memory", "2g"),
     }
 
 
-def _absolute(location: str | os.PathLike) -> str:
-    """A local path made absolute; a URI (s3a://, hdfs://, file:/) is left as it is."""
+def _absolute(location: str | os.PathLike, base: Path | None = None) -> str:
+    """A local path made absolute (from `base`); a URI (s3://, hdfs://, file:/) stays as it is."""
     text = str(location)
-    return text if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", text) else str(Path(text).resolve())
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", text):
+        return text
+    return str(((base or Path.cwd()) / text).resolve())
+
+
+def same_host(master: str) -> bool:
+    """Driver and executors on this host: local[...], local-cluster[...], a loopback master."""
+    return bool(SAME_HOST_MASTER.match(master))
+
+
+def driver_only(master: str) -> bool:
+    """local or local[...]: the driver is the only JVM (local-cluster[...] has executors)."""
+    return master == "local" or master.startswith("local[")
 
 
 def cache_dir() -> Path:
@@ -39,21 +66,71 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SPARKPLATE_CACHE", default))
 
 
-def iceberg_jar_config(master: str = "local[*]") -> dict[str, str]:
-    """Spark settings that put the Iceberg runtime on the classpath.
+def cached_jar(coordinate: str) -> Path:
+    """Where Spark's resolver puts the jar of `group:artifact:version` in sparkplate's cache."""
+    group, artifact, version = coordinate.split(":")
+    return cache_dir() / "ivy" / "jars" / f"{group}_{artifact}-{version}.jar"
+
+
+def fetch_packages(packages: tuple[str, ...], profile: Profile) -> None:
+    """Resolve the profile's packages into the cache once, before the session starts.
+
+    Their jars then go on the driver's classpath beside Iceberg's: a JDBC driver that only
+    reaches Spark's own class loader (spark.jars.packages) is not found by the JDBC catalog.
+    """
+    missing = [p for p in packages if not cached_jar(p).is_file()]
+    if not missing:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        noop = Path(folder) / "resolve_only.py"  # spark-submit resolves, then runs this
+        noop.write_text("")
+        submit = Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent)
+        done = subprocess.run(
+            [str(submit / "bin" / "spark-submit"), "--packages", ",".join(missing),
+             "--conf", f"spark.jars.ivy={cache_dir() / 'ivy'}", str(noop)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+    if done.returncode != 0 or any(not cached_jar(p).is_file() for p in missing):
+        said = [line for line in done.stderr.splitlines() if "not found" in line or "ERROR" in line]
+        raise profile.error(
+            f"could not fetch {', '.join(missing)}: " + (said[0].strip() if said else "no jar"),
+            key="packages",
+            fix="check the coordinates (group:artifact:version) and the network",
+        )
+
+
+def iceberg_jar_config(
+    master: str = "local[*]", packages: tuple[str, ...] = (), jars: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Spark settings that put the Iceberg runtime (and the profile's packages) on the classpath.
 
     The jar is fetched once with Spark's own dependency resolver into sparkplate's cache; later
     sessions point at the cached file directly, so they start offline. SPARKPLATE_ICEBERG_JAR
     names a jar you already have. In local mode the driver is the only JVM, so the jar goes on its
-    classpath as it is, rather than through spark.jars, which serves a copy to executors.
+    classpath as it is; with executors (local-cluster[...] included) it must reach them too, so
+    it goes through spark.jars. The packages' own jars, once cached, and the profile's `jars` go
+    on the driver's classpath too; spark.jars.packages and spark.jars bring them to every JVM.
     """
     ivy = cache_dir() / "ivy"
-    group, artifact, version = ICEBERG_RUNTIME.split(":")
-    cached = ivy / "jars" / f"{group}_{artifact}-{version}.jar"
+    cached = cached_jar(ICEBERG_RUNTIME)
     jar = os.environ.get("SPARKPLATE_ICEBERG_JAR") or (str(cached) if cached.is_file() else None)
+    config: dict[str, str] = {}
+    driver_classpath = [str(cached_jar(p)) for p in packages if cached_jar(p).is_file()]
+    driver_classpath += jars
+    spark_jars = list(jars)
     if jar is None:
-        return {"spark.jars.packages": ICEBERG_RUNTIME, "spark.jars.ivy": str(ivy)}
-    return {"spark.driver.extraClassPath" if master.startswith("local") else "spark.jars": jar}
+        packages = (ICEBERG_RUNTIME, *packages)
+    elif driver_only(master):
+        driver_classpath.insert(0, jar)
+    else:
+        spark_jars.insert(0, jar)
+    if spark_jars:
+        config["spark.jars"] = ",".join(spark_jars)
+    if driver_classpath:
+        config["spark.driver.extraClassPath"] = os.pathsep.join(driver_classpath)
+    if packages:
+        config.update({"spark.jars.packages": ",".join(packages), "spark.jars.ivy": str(ivy)})
+    return config
 
 
 def local_session(
@@ -62,8 +139,11 @@ def local_session(
     iceberg: bool = True,
     warehouse: str | os.PathLike | None = None,
     quick_start: bool = False,
+    profile: Profile | None = None,
 ) -> SparkSession:
-    """A small local session; with `iceberg`, a Hadoop catalog under `warehouse` is the default.
+    """The session `profile` describes (default: the project's, found from the working folder);
+    with `iceberg`, its catalog is the default catalog (a Hadoop catalog under `warehouse`
+    unless the profile says otherwise).
 
     `quick_start` is for unit tests on tiny data: the JVM compiles with its fast tier only and one
     shuffle partition does, which roughly halves a short test run (the full JIT pays off only on
@@ -72,7 +152,8 @@ def local_session(
     active = SparkSession.getActiveSession()
     if active is not None:  # made by spark-submit, a platform or a test: use it as it is
         return active
-    settings = settings_from_env(warehouse)
+    profile = profile or load_profile()
+    settings = settings_from_env(warehouse, profile)
     log_level = os.environ.get("SPARKPLATE_SPARK_LOG_LEVEL", "ERROR")
     java_options = (
         f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties').as_uri()} "
@@ -82,7 +163,7 @@ def local_session(
     if quick_start:
         java_options += " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
         shuffle_partitions = "1"
-    if settings["master"].startswith("local"):
+    if same_host(settings["master"]):
         # A laptop's hostname may resolve to an address that is not reachable from itself.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
@@ -100,23 +181,32 @@ def local_session(
         # Spark's own (non-Iceberg) catalog would otherwise create ./spark-warehouse.
         .config("spark.sql.warehouse.dir", settings["warehouse"].rstrip("/") + "/_spark")
     )
+    jars = [_absolute(jar, profile.base_dir) for jar in profile.jars]
+    fetch_packages(profile.packages, profile)
     if iceberg:
         catalog = settings["catalog"]
-        for key, value in iceberg_jar_config(settings["master"]).items():
+        classpath = iceberg_jar_config(settings["master"], profile.packages, tuple(jars))
+        for key, value in classpath.items():
             builder = builder.config(key, value)
-        builder = (
-            builder.config(
-                "spark.sql.extensions",
-                "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
-            )
-            .config(f"spark.sql.catalog.{catalog}", "org.apache.iceberg.spark.SparkCatalog")
-            .config(f"spark.sql.catalog.{catalog}.type", "hadoop")
-            .config(f"spark.sql.catalog.{catalog}.warehouse", settings["warehouse"])
+        properties = {
+            **profile.catalog,
+            "warehouse": settings["warehouse"],
             # A workflow's jobs may run as other Spark applications (a jar, an R job) that commit
             # to the same tables: load tables afresh, so this session sees those commits.
-            .config(f"spark.sql.catalog.{catalog}.cache-enabled", "false")
-            .config("spark.sql.defaultCatalog", catalog)
-        )
+            "cache-enabled": profile.catalog.get("cache-enabled", "false"),
+        }
+        builder = builder.config(
+            "spark.sql.extensions",
+            "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        ).config(f"spark.sql.catalog.{catalog}", "org.apache.iceberg.spark.SparkCatalog")
+        for key, value in properties.items():
+            builder = builder.config(f"spark.sql.catalog.{catalog}.{key}", value)
+        builder = builder.config("spark.sql.defaultCatalog", catalog)
+    elif profile.packages or jars:
+        builder = builder.config("spark.jars.packages", ",".join(profile.packages))
+        builder = builder.config("spark.jars", ",".join(jars))
+    for key, value in profile.spark_conf.items():  # the profile has the last word
+        builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
     except Exception as err:  # no Java, or the first download of the Iceberg jar failed

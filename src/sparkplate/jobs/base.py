@@ -24,6 +24,7 @@ from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError, spark_message
 from sparkplate.params import substitute
+from sparkplate.profiles import Profile
 from sparkplate.session import local_session
 from sparkplate.workflow import Job, Workflow
 
@@ -115,11 +116,14 @@ class LazySpark:
     has no Spark job) starts no JVM."""
 
     warehouse: str | os.PathLike | None = None
+    profile: Profile | None = None  # None: the profile of the project around the working folder
     _spark: SparkSession | None = None
 
     def get(self) -> SparkSession:
         if self._spark is None:
-            self._spark = local_session("sparkplate", warehouse=self.warehouse)
+            self._spark = local_session(
+                "sparkplate", warehouse=self.warehouse, profile=self.profile
+            )
         return self._spark
 
 
