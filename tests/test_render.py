@@ -54,6 +54,7 @@ def test_default_render_is_complete_and_clean(tmp_path, recipe):
         "main.sch.yaml",
         "ddl/sparkplate_sample_results.sql",
         "noxfile.py",
+        "sparkplate.yaml",
         "src/mocks/some_db.source_table.yaml",
         "src/mocks/sample_db.sparkplate_sample_results.yaml",
         TRANSFORM[recipe],

@@ -1,0 +1,75 @@
+"""Real servers for the tests, started on 127.0.0.1 with free ports and stopped by PID.
+
+PostgreSQL comes from Debian's packages (`.ci/run` installs them); it refuses to run as root, so
+as root it runs as the `postgres` user, in a folder that user owns.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def postgres_bin() -> Path | None:
+    """The newest installed PostgreSQL's bin folder (Debian keeps it off PATH)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else None
+
+
+@dataclass(frozen=True)
+class Postgres:
+    port: int
+    user: str
+    database: str = "postgres"
+
+    @property
+    def jdbc_url(self) -> str:
+        return f"jdbc:postgresql://127.0.0.1:{self.port}/{self.database}"
+
+
+@contextmanager
+def postgres(user: str = "iceberg") -> Iterator[Postgres]:
+    """A throwaway PostgreSQL server trusting local connections of `user`."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        raise RuntimeError("PostgreSQL is not installed (Debian: apt install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="sparkplate-pg-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+    quiet = {"stdout": subprocess.DEVNULL, "check": True}
+    subprocess.run([*as_owner, bin_dir / "initdb", "-D", data, "-A", "trust", "-U", user], **quiet)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        [*as_owner, bin_dir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w",
+         "start"], **quiet,
+    )  # fmt: skip
+    pid = int((data / "postmaster.pid").read_text().split()[0])
+    try:
+        yield Postgres(port, user)
+    finally:
+        os.kill(pid, signal.SIGINT)  # PostgreSQL's fast shutdown
+        for _ in range(300):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,137 @@
+"""The same workflows on a shared Iceberg catalog (JDBC, on a real PostgreSQL) and on a cluster
+with executor JVMs, chosen by a profile alone, run as a user runs them: the `sparkplate` command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from servers import postgres, postgres_bin
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.render,
+    pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL is not installed"),
+]
+
+TABLE = "sample_db.sparkplate_sample_results"
+COUNT_BY_DATE = """
+import json, sys
+from sparkplate.session import local_session
+spark = local_session("count")
+rows = spark.sql(
+    "SELECT CAST(date AS STRING) AS d, count(*) AS n, count(DISTINCT country_code, title_id) AS k"
+    f" FROM {sys.argv[1]} GROUP BY 1"
+)
+print(json.dumps({r.d: [r.n, r.k] for r in rows.collect()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def catalog_db():
+    with postgres() as server:
+        yield server
+
+
+def with_profile(project: Path, db, master: str, database: str) -> Path:
+    """`project` with a profile `shared`: `master` and a JDBC catalog in its own database (a
+    schema would not do: the catalog looks for its tables in every schema it can see)."""
+    (project / "sparkplate.yaml").write_text(
+        f"""profiles:
+  shared:
+    master: {master}
+    catalog:
+      type: jdbc
+      uri: jdbc:postgresql://127.0.0.1:{db.port}/{database}
+      jdbc.user: {db.user}
+      jdbc.schema-version: V1
+      warehouse: shared-warehouse
+    packages: [org.postgresql:postgresql:42.7.8]
+"""
+    )
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(db.port), "-U", db.user, "-d", db.database,
+         "-q", "-c", f"CREATE DATABASE {database}"], check=True,
+    )  # fmt: skip
+    return project
+
+
+def sparkplate(project: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared", *args]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True)
+
+
+def ok(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def counts(project: Path) -> dict[str, list[int]]:
+    """{date: [rows, distinct (country, title) keys]} as the profile's catalog has them."""
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_BY_DATE, TABLE],
+        cwd=project, capture_output=True, text=True,
+        env={**os.environ, "SPARKPLATE_PROFILE": "shared"},
+    )  # fmt: skip
+    return json.loads(ok(done).strip().splitlines()[-1])
+
+
+def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog(
+    rendered_pyspark, tmp_path, catalog_db
+):
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    with_profile(project, catalog_db, "local-cluster[2,1,1024]", "cluster_run")
+    ok(sparkplate(project, "mock", "load"))
+    ok(sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"))
+    ok(sparkplate(project, "mock", "check", TABLE))  # the rows the local run gives
+    ran = ok(
+        sparkplate(project, "run", "backfill.sch.yaml", "-p", "start_date=2023-12-31",
+                   "-p", "end_date=2024-01-02", "-p", "top_n=3")
+    )  # fmt: skip
+    assert ran.count("published sample_db.sparkplate_sample_results") == 3
+    ok(sparkplate(project, "mock", "check", TABLE))
+    # The table lives in the catalog database and the profile's warehouse, not ./warehouse.
+    assert (project / "shared-warehouse").is_dir() and not (project / "warehouse").exists()
+
+
+def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
+    rendered_pyspark, tmp_path, catalog_db
+):
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    with_profile(project, catalog_db, "local[1]", "concurrent_runs")
+    ok(sparkplate(project, "mock", "load"))
+    ok(sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"))
+    dates = ["2023-12-31", "2024-01-02", "2024-01-02"]  # two dates, one of them twice
+    with ThreadPoolExecutor(len(dates)) as pool:
+        main = ("run", "main.sch.yaml", "-p", "top_n=3", "-p")
+        runs = pool.map(lambda date: sparkplate(project, *main, f"date={date}"), dates)
+        for done in runs:
+            ok(done)
+    by_date = counts(project)
+    assert set(by_date) == {"2023-12-31", "2024-01-01", "2024-01-02"}
+    # The date run twice at once has its rows once: as many rows as keys.
+    assert all(rows == keys for rows, keys in by_date.values()), by_date
+    ok(sparkplate(project, "mock", "check", TABLE))  # 2024-01-01 still exactly the mock's rows
+
+
+def test_an_unreachable_catalog_is_named_with_its_cause(rendered_pyspark, tmp_path):
+    from servers import free_port
+
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    uri = f"jdbc:postgresql://127.0.0.1:{free_port()}/nowhere"  # nothing listens there
+    (project / "sparkplate.yaml").write_text(
+        "profiles:\n  shared:\n    master: local[1]\n"
+        f"    catalog: {{type: jdbc, uri: '{uri}', warehouse: wh}}\n"
+        "    packages: [org.postgresql:postgresql:42.7.8]\n"
+    )
+    done = sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01")
+    assert done.returncode != 0
+    assert f"Failed to connect: {uri}" in done.stderr
+    assert "Connection refused" in done.stderr  # the root cause, not py4j's "calling o67.sql"
