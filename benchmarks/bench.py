@@ -37,10 +37,22 @@ class Watch:
         self.peak_rss = 0
         self.jvms: set[int] = set()
 
+    def _detached(self) -> list[psutil.Process]:
+        """sparklyr starts its JVM in the background: the JVM leaves the process tree."""
+        found = []
+        for p in psutil.process_iter(["name", "create_time"]):
+            if p.info["name"] == "java" and (p.info["create_time"] or 0) >= self.started_at:
+                try:
+                    if any("sparklyr" in part for part in p.cmdline()):
+                        found.append(p)
+                except psutil.Error:
+                    pass
+        return found
+
     def _sample(self, proc: psutil.Process, done: threading.Event) -> None:
         while not done.is_set():
             try:
-                tree = [proc, *proc.children(recursive=True)]
+                tree = [proc, *proc.children(recursive=True), *self._detached()]
                 total = 0
                 for p in tree:
                     try:
@@ -59,6 +71,7 @@ class Watch:
             time.sleep(0.1)
 
     def run(self) -> float:
+        self.started_at = time.time()
         started = time.perf_counter()
         proc = subprocess.Popen(
             self.cmd,

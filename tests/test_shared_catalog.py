@@ -13,7 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import render
 from servers import postgres, postgres_bin
+
+from sparkplate.jobs.sparklyr_check import sparklyr_installed
 
 pytestmark = [
     pytest.mark.spark,
@@ -99,6 +102,25 @@ def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog(
     ok(sparkplate(project, "mock", "check", TABLE))
     # The table lives in the catalog database and the profile's warehouse, not ./warehouse.
     assert (project / "shared-warehouse").is_dir() and not (project / "warehouse").exists()
+
+
+# Spark SQL runs in the runner's session as PySpark does; these two start JVMs of their own.
+@pytest.mark.parametrize("recipe", ["scala", "sparklyr"])
+def test_the_recipes_with_their_own_jvm_run_main_on_the_cluster_and_catalog(
+    recipe, built_scala, tmp_path, catalog_db
+):
+    """The jar's spark-submit and sparklyr's connection get the profile's master, catalog and
+    packages from the runner: each recipe's own JVMs reach the same catalog."""
+    if recipe == "sparklyr" and not sparklyr_installed():
+        pytest.skip("SKIPPED: sparklyr is not installed; the sparklyr job was not run")
+    if recipe == "scala":  # the jar built once for the test run
+        project = Path(shutil.copytree(built_scala, tmp_path / "p"))
+    else:
+        project = render(tmp_path / "p", recipe=recipe)
+    with_profile(project, catalog_db, "local-cluster[2,1,1024]", f"{recipe}_run")
+    ok(sparkplate(project, "mock", "load"))
+    ok(sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"))
+    ok(sparkplate(project, "mock", "check", TABLE))
 
 
 def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
