@@ -32,8 +32,9 @@ TARGET = "sample_db.sparkplate_sample_results"
 class Watch:
     """Runs a command, sampling its process tree: wall time, peak total RSS, JVMs started."""
 
-    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str]):
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], sparklyr: bool = False):
         self.cmd, self.cwd, self.env = cmd, cwd, env
+        self.sparklyr = sparklyr  # also watch sparklyr's JVM, which leaves the process tree
         self.peak_rss = 0
         self.jvms: set[int] = set()
 
@@ -52,7 +53,9 @@ class Watch:
     def _sample(self, proc: psutil.Process, done: threading.Event) -> None:
         while not done.is_set():
             try:
-                tree = [proc, *proc.children(recursive=True), *self._detached()]
+                tree = [proc, *proc.children(recursive=True)]
+                if self.sparklyr:  # a scan of every process: only where it is needed
+                    tree += self._detached()
                 total = 0
                 for p in tree:
                     try:
@@ -241,7 +244,7 @@ def main() -> None:
 
     # The sparklyr recipe on the same source table: its R jobs share one sparklyr connection.
     if sparklyr_installed():
-        r_main = Watch(main_cmd, r_project, env)
+        r_main = Watch(main_cmd, r_project, env, sparklyr=True)
         r_main.run()
         report(
             f"sparklyr: main, one date, {args.rows_per_day:,} rows",
@@ -249,7 +252,7 @@ def main() -> None:
             "",
             f"{' '.join(main_cmd[1:])}   (in {r_project})",
         )
-        r_daily = Watch(daily_cmd, r_project, env)
+        r_daily = Watch(daily_cmd, r_project, env, sparklyr=True)
         r_daily.run()
         report(
             f"sparklyr: daily over {args.days} dates, ratio to its main",

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import shutil
 import subprocess
+import warnings
 
 import pytest
 from helpers import RECIPES, SCALA_CLASS, SCALA_JAR, TRANSFORM, render
@@ -79,16 +80,15 @@ def test_every_recipe_has_a_runner_here():
     assert set(RUNNERS) == set(RECIPES)
 
 
-@pytest.mark.skipif(not HAS_SPARKLYR, reason="SKIPPED: sparklyr is not installed; the R job "
-                    "was not run here (the SQL dbplyr renders for it was)")  # fmt: skip
-def test_the_sparklyr_recipe_runs_its_real_r_job():
-    assert HAS_SPARKLYR
-
-
 @pytest.fixture(scope="module")
 def runners(spark):
     """The recipes' runners, sparklyr's the real R job (one R process) where it is installed."""
-    if not HAS_SPARKLYR:
+    if not HAS_SPARKLYR:  # said in the test summary, never hidden behind a pass
+        warnings.warn(
+            "SKIPPED: sparklyr is not installed; the R job was not run here (the SQL dbplyr "
+            "renders for it was)",
+            stacklevel=1,
+        )
         yield RUNNERS
         return
     session = rjob.RSession(spark, "agree-sparklyr", {})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers import render
-from servers import postgres, postgres_bin
+from servers import free_port, postgres, postgres_bin
 
 from sparkplate.jobs.sparklyr_check import sparklyr_installed
 
@@ -76,6 +76,16 @@ def ok(done: subprocess.CompletedProcess) -> str:
     return done.stdout
 
 
+MAIN = ("run", "main.sch.yaml", "-p", "top_n=3", "-p")  # then date=...; top 3, as the mock
+
+
+def load_run_main_and_check(project: Path) -> None:
+    """Mocks loaded, main run for the expected mock's date, the table checked against it."""
+    ok(sparkplate(project, "mock", "load"))
+    ok(sparkplate(project, *MAIN, "date=2024-01-01"))
+    ok(sparkplate(project, "mock", "check", TABLE))
+
+
 def counts(project: Path) -> dict[str, list[int]]:
     """{date: [rows, distinct (country, title) keys]} as the profile's catalog has them."""
     done = subprocess.run(
@@ -91,9 +101,7 @@ def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog(
 ):
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
     with_profile(project, catalog_db, "local-cluster[2,1,1024]", "cluster_run")
-    ok(sparkplate(project, "mock", "load"))
-    ok(sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"))
-    ok(sparkplate(project, "mock", "check", TABLE))  # the rows the local run gives
+    load_run_main_and_check(project)  # the rows the local run gives
     ran = ok(
         sparkplate(project, "run", "backfill.sch.yaml", "-p", "start_date=2023-12-31",
                    "-p", "end_date=2024-01-02", "-p", "top_n=3")
@@ -118,9 +126,7 @@ def test_the_recipes_with_their_own_jvm_run_main_on_the_cluster_and_catalog(
     else:
         project = render(tmp_path / "p", recipe=recipe)
     with_profile(project, catalog_db, "local-cluster[2,1,1024]", f"{recipe}_run")
-    ok(sparkplate(project, "mock", "load"))
-    ok(sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"))
-    ok(sparkplate(project, "mock", "check", TABLE))
+    load_run_main_and_check(project)
 
 
 def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
@@ -128,12 +134,10 @@ def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
 ):
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
     with_profile(project, catalog_db, "local[1]", "concurrent_runs")
-    ok(sparkplate(project, "mock", "load"))
-    ok(sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"))
+    load_run_main_and_check(project)
     dates = ["2023-12-31", "2024-01-02", "2024-01-02"]  # two dates, one of them twice
     with ThreadPoolExecutor(len(dates)) as pool:
-        main = ("run", "main.sch.yaml", "-p", "top_n=3", "-p")
-        runs = pool.map(lambda date: sparkplate(project, *main, f"date={date}"), dates)
+        runs = pool.map(lambda date: sparkplate(project, *MAIN, f"date={date}"), dates)
         for done in runs:
             ok(done)
     by_date = counts(project)
@@ -144,8 +148,6 @@ def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
 
 
 def test_an_unreachable_catalog_is_named_with_its_cause(rendered_pyspark, tmp_path):
-    from servers import free_port
-
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
     uri = f"jdbc:postgresql://127.0.0.1:{free_port()}/nowhere"  # nothing listens there
     (project / "sparkplate.yaml").write_text(

@@ -66,6 +66,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SPARKPLATE_CACHE", default))
 
 
+def spark_submit() -> str:
+    """spark-submit of the Spark that runs the runner (pyspark's, unless SPARK_HOME says)."""
+    home = os.environ.get("SPARK_HOME") or str(Path(pyspark.__file__).parent)
+    return str(Path(home) / "bin" / "spark-submit")
+
+
 def cached_jar(coordinate: str) -> Path:
     """Where Spark's resolver puts the jar of `group:artifact:version` in sparkplate's cache."""
     group, artifact, version = coordinate.split(":")
@@ -84,9 +90,8 @@ def fetch_packages(packages: tuple[str, ...], profile: Profile) -> None:
     with tempfile.TemporaryDirectory() as folder:
         noop = Path(folder) / "resolve_only.py"  # spark-submit resolves, then runs this
         noop.write_text("")
-        submit = Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent)
         done = subprocess.run(
-            [str(submit / "bin" / "spark-submit"), "--packages", ",".join(missing),
+            [spark_submit(), "--packages", ",".join(missing),
              "--conf", f"spark.jars.ivy={cache_dir() / 'ivy'}", str(noop)],
             capture_output=True, text=True,
         )  # fmt: skip

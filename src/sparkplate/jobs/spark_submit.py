@@ -9,7 +9,6 @@ them like any other write.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs.base import JobRun, job_type
+from sparkplate.session import spark_submit
 from sparkplate.workflow import Job, Workflow
 
 # The runner's Spark settings an application gets (catalogs, storage credentials, executors...),
@@ -26,14 +26,6 @@ WAP_BRANCH = "spark.wap.branch"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)")
 JVM_CLASS = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
-
-
-def spark_submit() -> str:
-    """spark-submit of the Spark that runs the runner (pyspark's, unless SPARK_HOME says)."""
-    import pyspark
-
-    home = os.environ.get("SPARK_HOME") or str(Path(pyspark.__file__).parent)
-    return str(Path(home) / "bin" / "spark-submit")
 
 
 def inherited_conf(spark) -> dict[str, str]:
