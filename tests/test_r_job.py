@@ -6,8 +6,12 @@ missing, the runner must say so and stop, and its runs are reported as skipped, 
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import struct
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -95,6 +99,52 @@ def test_a_backfill_runs_every_date_in_one_sparklyr_connection(
     assert set(rows_by_date(spark, table)) == {"2023-12-31", "2024-01-01", "2024-01-02"}
     assert branches(spark, table) == ["main"]
     assert len(r_sessions) == 1 and r_sessions[0].process.returncode == 0
+    with pytest.raises(ProcessLookupError):  # nothing of R's process group is left: no JVM
+        os.killpg(r_sessions[0].process.pid, 0)
+
+
+@needs_sparklyr
+def test_a_gateway_that_resets_the_connection_is_left_for_a_new_port(
+    spark, sparklyr_project, warehouse, monkeypatch
+):
+    # A peer that resets every connection, as the JVM's probe of its gateway port does once,
+    # holds the first port given to sparklyr.
+    peer = socket.create_server(("127.0.0.1", 0))
+    ports = iter([peer.getsockname()[1]])
+    free_port = rjob.free_port
+    monkeypatch.setattr(rjob, "free_port", lambda: next(ports, None) or free_port())
+
+    def reset_every_connection():
+        while True:
+            try:
+                connection, _ = peer.accept()
+            except OSError:
+                return
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    threading.Thread(target=reset_every_connection, daemon=True).start()
+    logged: list[str] = []
+    session = rjob.RSession(spark, "gateway-reset", {})
+    try:
+        assert session.connect(logged.append), "\n".join(session.output)
+    finally:
+        peer.close()
+        session.close()
+    assert "sparklyr's gateway reset the connection while starting; starting it again" in logged
+
+
+def test_the_gateway_reset_sparklyr_hits_while_starting_is_recognised():
+    # What R printed in CI when its connection landed in the JVM's probe of the gateway port.
+    output = """Error in writeBin(as.integer(value), con, endian = "big") :
+  ignoring SIGPIPE signal
+Calls: serve ... withCallingHandlers -> query_gateway_for_port -> writeInt -> writeBin
+In addition: Warning message:
+In writeBin(as.integer(value), con, endian = "big") :
+  problem writing to connection
+Execution halted"""
+    assert rjob.GATEWAY_RACE.search(output)
+    assert not rjob.GATEWAY_RACE.search("Error: no such source\nExecution halted")
 
 
 @needs_sparklyr

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from sparkplate.errors import SparkplateError
@@ -29,7 +32,10 @@ from sparkplate.jobs.spark_submit import (
 
 LAUNCHER = Path(__file__).with_name("run_r_job.R")
 NO_SPARKLYR = 3  # the launcher's exit status when sparklyr is missing
-DONE = "sparkplate-r-job: "  # the launcher's line after each job: "ok" or "failed"
+DONE = "sparkplate-r-job: "  # the launcher's status lines: "connected", then "ok" or "failed"
+# R's errors when the gateway resets the connection it is writing to or reading from
+CONNECT_ATTEMPTS = 3
+GATEWAY_RACE = re.compile(r"ignoring SIGPIPE|problem writing to connection|Connection reset")
 
 
 def free_port() -> int:
@@ -40,7 +46,11 @@ def free_port() -> int:
 
 
 class RSession:
-    """An R process connected to Spark with sparklyr, running R jobs one after another."""
+    """An R process connected to Spark with sparklyr, running R jobs one after another.
+
+    The R process and the driver JVM sparklyr starts share one process group of their own, so
+    closing the session, or giving up on it, stops both.
+    """
 
     def __init__(self, spark, app_name: str, where: dict) -> None:
         if shutil.which("Rscript") is None:
@@ -51,19 +61,25 @@ class RSession:
                 **where,
             )
         self.spark = spark
+        self.app_name = app_name
         # The branch is set per job, not for the whole connection.
         conf = {k: v for k, v in inherited_conf(spark).items() if k != WAP_BRANCH}
         with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as settings:
             settings.writelines(f"{k}={v}\n" for k, v in sorted(conf.items()))
         self.settings = Path(settings.name)
+        self.connected = False
+        self.output: list[str] = []  # what R printed while connecting
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
         spark_home = Path(spark_submit()).parents[1]
         command = [
-            "Rscript", str(LAUNCHER), str(spark_home), spark.sparkContext.master,
-            str(self.settings), app_name, str(free_port()),
+            "Rscript", str(LAUNCHER), str(spark_home), self.spark.sparkContext.master,
+            str(self.settings), self.app_name, str(free_port()),
         ]  # fmt: skip
         # With the version given, sparklyr does not start a JVM to ask spark-submit for it.
-        env = {**os.environ, "SPARK_HOME_VERSION": spark.version}
-        self.process = subprocess.Popen(
+        env = {**os.environ, "SPARK_HOME_VERSION": self.spark.version}
+        return subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -71,21 +87,12 @@ class RSession:
             text=True,
             errors="replace",
             env=env,
+            start_new_session=True,  # its own process group: R and the JVM it starts
         )
 
-    def run(self, script: Path, params: dict, log) -> tuple[str, list[str]]:
-        """Run one job: ("ok" | "failed" | "exited", its output lines)."""
-        job = {
-            "script": str(script.resolve()),
-            "args": {str(k): str(v) for k, v in params.items()},
-            "branch": self.spark.conf.get(WAP_BRANCH, None) or "",
-        }
+    def _read_until_done(self, log) -> tuple[str, list[str]]:
+        """The launcher's output up to its next status line: (status | "exited", lines)."""
         lines: list[str] = []
-        try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
-        except BrokenPipeError:  # it exited before this job; its output says why
-            pass
         for line in self.process.stdout:
             line = ANSI_ESCAPE.sub("", line).rstrip()
             if line.startswith(DONE):
@@ -97,8 +104,59 @@ class RSession:
         self.process.wait()
         return "exited", lines
 
+    def connect(self, log) -> bool:
+        """Wait for sparklyr's connection; False if the R process ended without one."""
+        if self.connected:
+            return True
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            status, self.output = self._read_until_done(log)
+            if status != "exited" or not GATEWAY_RACE.search("\n".join(self.output)):
+                break
+            if attempt < CONNECT_ATTEMPTS:
+                # sparklyr's JVM probes its gateway port by opening and closing it; a connection
+                # attempt landing in that instant is reset. A new start on a new port is clean.
+                log("sparklyr's gateway reset the connection while starting; starting it again")
+                self._stop_group()
+                self.process = self._start()
+        self.connected = status == "connected"
+        return self.connected
+
+    def run(self, script: Path, params: dict, log) -> tuple[str, list[str]]:
+        """Run one job: ("ok" | "failed" | "exited", its output lines)."""
+        if not self.connect(log):
+            return "exited", self.output
+        job = {
+            "script": str(script.resolve()),
+            "args": {str(k): str(v) for k, v in params.items()},
+            "branch": self.spark.conf.get(WAP_BRANCH, None) or "",
+        }
+        try:
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:  # it exited before this job; its output says why
+            pass
+        return self._read_until_done(log)
+
+    def _stop_group(self, grace: float = 0) -> None:
+        """Stop R and the JVM it started, which may outlive R: after `grace` seconds to end on
+        their own, with SIGTERM (the JVM's shutdown hooks run), then SIGKILL."""
+        deadline = time.monotonic() + grace
+        for sig in (None, signal.SIGTERM, signal.SIGKILL):
+            if sig is not None:
+                deadline = time.monotonic() + (5 if sig == signal.SIGTERM else 0)
+            try:
+                if sig is not None:
+                    os.killpg(self.process.pid, sig)
+                while time.monotonic() < deadline:
+                    os.killpg(self.process.pid, 0)  # raises once the group is empty
+                    time.sleep(0.1)
+            except ProcessLookupError:
+                break
+        self.process.wait()
+        self.process.stdout.close()
+
     def close(self) -> None:
-        """End of stdin: the launcher disconnects (stopping its JVM) and exits."""
+        """End of stdin: the launcher disconnects, its JVM stops, and it exits."""
         try:
             self.process.stdin.close()
         except BrokenPipeError:
@@ -106,9 +164,8 @@ class RSession:
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
+            pass
+        self._stop_group(grace=30)
         self.settings.unlink(missing_ok=True)
 
 

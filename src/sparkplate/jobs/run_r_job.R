@@ -4,9 +4,10 @@
 #   Rscript run_r_job.R SPARK_HOME MASTER CONF_FILE APP_NAME GATEWAY_PORT
 #
 # CONF_FILE holds the runner's Spark settings, one `key=value` per line (values may hold spaces).
-# Then each line on stdin is one job, as JSON: {"script": path, "args": {name: value},
-# "branch": the Iceberg branch to write to, or ""}. After each job one line says how it went:
-# "sparkplate-r-job: ok" or "sparkplate-r-job: failed" (its error is printed before).
+# Once connected it prints "sparkplate-r-job: connected". Then each line on stdin is one job, as
+# JSON: {"script": path, "args": {name: value}, "branch": the Iceberg branch to write to, or ""}.
+# After each job one line says how it went: "sparkplate-r-job: ok" or "sparkplate-r-job: failed"
+# (its error is printed before).
 # The connection closes at the end of stdin. Exit status 3: sparklyr is not installed.
 
 DONE <- "sparkplate-r-job:"
@@ -54,6 +55,8 @@ serve <- function(argv) {
   }
   spark <- connect(argv[[1]], argv[[2]], argv[[3]], argv[[4]], argv[[5]])
   on.exit(sparklyr::spark_disconnect(spark))
+  cat(DONE, " connected\n", sep = "")
+  flush(stdout())
   input <- file("stdin", open = "r")
   while (length(line <- readLines(input, n = 1)) == 1) {
     job <- jsonlite::fromJSON(line, simplifyVector = FALSE)
