@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -145,6 +146,35 @@ def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
     # The date run twice at once has its rows once: as many rows as keys.
     assert all(rows == keys for rows, keys in by_date.values()), by_date
     ok(sparkplate(project, "mock", "check", TABLE))  # 2024-01-01 still exactly the mock's rows
+
+
+def test_a_run_killed_between_its_audits_and_its_publish_leaves_main_whole(
+    rendered_pyspark, tmp_path, catalog_db
+):
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    with_profile(project, catalog_db, "local[1]", "killed_run")
+    ok(sparkplate(project, "mock", "load"))
+    ok(sparkplate(project, *MAIN, "date=2024-01-01"))
+    before = counts(project)
+    command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared", *MAIN]
+    run = subprocess.Popen([*command, "date=2024-01-02"], cwd=project, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    seen = []
+    for line in run.stdout:  # the first audit's result: the branch is written, main is not yet
+        seen.append(line)
+        if line.strip().startswith(("[pass]", "[WARN]", "[FAIL]")):
+            run.send_signal(signal.SIGKILL)
+            break
+    run.wait()
+    run.stdout.close()
+    assert run.returncode == -signal.SIGKILL, "".join(seen)
+    assert not any("published" in line for line in seen)
+    assert counts(project) == before  # main never saw a part of the killed run's write
+    rerun = ok(sparkplate(project, *MAIN, "date=2024-01-02"))
+    assert "left by an interrupted run" in rerun  # its branch is dropped, not in the way
+    after = counts(project)
+    assert set(after) == {"2024-01-01", "2024-01-02"}
+    assert all(rows == keys for rows, keys in after.values()), after
 
 
 def test_an_unreachable_catalog_is_named_with_its_cause(rendered_pyspark, tmp_path):
