@@ -177,15 +177,47 @@ def test_a_run_killed_between_its_audits_and_its_publish_leaves_main_whole(
     assert all(rows == keys for rows, keys in after.values()), after
 
 
-def test_an_unreachable_catalog_is_named_with_its_cause(rendered_pyspark, tmp_path):
+def profile_run(project: Path, profile: str, env: dict | None = None):
+    (project / "sparkplate.yaml").write_text(profile)
+    command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared",
+               "run", "main.sch.yaml", "-p", "date=2024-01-01"]  # fmt: skip
+    return subprocess.run(command, cwd=project, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def test_an_unreachable_catalog_is_named_with_its_profile_key_and_cause(rendered_pyspark, tmp_path):
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
     uri = f"jdbc:postgresql://127.0.0.1:{free_port()}/nowhere"  # nothing listens there
-    (project / "sparkplate.yaml").write_text(
+    done = profile_run(project,
         "profiles:\n  shared:\n    master: local[1]\n"
         f"    catalog: {{type: jdbc, uri: '{uri}', warehouse: wh}}\n"
         "    packages: [org.postgresql:postgresql:42.7.8]\n"
-    )
-    done = sparkplate(project, "run", "main.sch.yaml", "-p", "date=2024-01-01")
+    )  # fmt: skip
     assert done.returncode != 0
-    assert f"Failed to connect: {uri}" in done.stderr
+    assert "sparkplate.yaml [profiles.shared.catalog.uri]" in done.stderr
+    assert f"the catalog's database at {uri} cannot be reached" in done.stderr
     assert "Connection refused" in done.stderr  # the root cause, not py4j's "calling o67.sql"
+
+
+def test_a_jdbc_catalog_without_its_driver_says_to_add_it(rendered_pyspark, tmp_path):
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    uri = "jdbc:postgresql://127.0.0.1:5432/db"
+    done = profile_run(project,
+        "profiles:\n  shared:\n    master: local[1]\n"
+        f"    catalog: {{type: jdbc, uri: '{uri}', warehouse: wh}}\n"
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "[profiles.shared.packages]" in done.stderr
+    assert f"no JDBC driver for the catalog's uri {uri}" in done.stderr
+    assert "org.postgresql:postgresql" in done.stderr
+
+
+def test_a_master_that_does_not_answer_is_named_within_its_timeout(rendered_pyspark, tmp_path):
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    master = f"spark://127.0.0.1:{free_port()}"  # nothing listens there
+    done = profile_run(project, f"profiles:\n  shared:\n    master: {master}\n",
+                       env={"SPARKPLATE_MASTER_TIMEOUT": "2"})  # fmt: skip
+    assert done.returncode != 0
+    assert "[profiles.shared.master]" in done.stderr
+    assert f"the Spark master {master} does not answer" in done.stderr
+    assert "Connection refused" in done.stderr

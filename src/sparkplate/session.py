@@ -17,6 +17,7 @@ import pyspark
 from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError
+from sparkplate.preflight import check_jdbc_catalog, check_master
 from sparkplate.profiles import SAME_HOST_MASTER, Profile, check_warehouse, load_profile
 from sparkplate.versions import ICEBERG_RUNTIME
 
@@ -212,6 +213,7 @@ def local_session(
         builder = builder.config("spark.jars", ",".join(jars))
     for key, value in profile.spark_conf.items():  # the profile has the last word
         builder = builder.config(key, value)
+    check_master(profile, settings["master"])
     try:
         session = builder.getOrCreate()
     except Exception as err:  # no Java, or the first download of the Iceberg jar failed
@@ -223,4 +225,10 @@ def local_session(
             "SPARKPLATE_ICEBERG_JAR at a copy of the jar",
         ) from err
     session.sparkContext.setLogLevel(log_level)  # pyspark resets the level at start-up
+    if iceberg and properties.get("type") == "jdbc":
+        try:
+            check_jdbc_catalog(session, profile, properties)
+        except SparkplateError:
+            session.stop()
+            raise
     return session
