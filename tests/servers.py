@@ -68,3 +68,52 @@ def postgres(user: str = "iceberg") -> Iterator[Postgres]:
                 break
             time.sleep(0.1)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Standalone:
+    master: str  # spark://127.0.0.1:PORT
+
+
+@contextmanager
+def spark_standalone(cores: int = 1, memory: str = "1536m") -> Iterator[Standalone]:
+    """A Spark standalone master with one worker, from the pip pyspark package's spark-class."""
+    from sparkplate.session import spark_submit
+
+    spark_class = str(Path(spark_submit()).with_name("spark-class"))
+    folder = Path(tempfile.mkdtemp(prefix="sparkplate-standalone-"))
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(folder)}
+    port = free_port()
+    master_log = folder / "master.log"
+    started: list[subprocess.Popen] = []
+
+    def start(log: Path, *args: str) -> None:
+        with open(log, "w") as out:
+            started.append(subprocess.Popen([spark_class, *args], stdout=out,
+                                            stderr=subprocess.STDOUT, env=env))  # fmt: skip
+
+    try:
+        start(master_log, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+              "--port", str(port), "--webui-port", str(free_port()))  # fmt: skip
+        start(folder / "worker.log", "org.apache.spark.deploy.worker.Worker", "--host",
+              "127.0.0.1", "--cores", str(cores), "--memory", memory, "--webui-port",
+              str(free_port()), "--work-dir", str(folder / "work"),
+              f"spark://127.0.0.1:{port}")  # fmt: skip
+        for _ in range(1200):  # the worker registered: the cluster can run an application
+            if "Registering worker" in master_log.read_text(errors="replace"):
+                break
+            if any(process.poll() is not None for process in started):
+                raise RuntimeError(f"the standalone cluster stopped; see {folder}")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"no worker registered within 120 s; see {folder}")
+        yield Standalone(f"spark://127.0.0.1:{port}")
+    finally:
+        for process in reversed(started):  # the worker first, then the master
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers import render
-from servers import free_port, postgres, postgres_bin
+from servers import free_port, postgres, postgres_bin, spark_standalone
 
 from sparkplate.jobs.sparklyr_check import sparklyr_installed
 
@@ -111,6 +111,15 @@ def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog(
     ok(sparkplate(project, "mock", "check", TABLE))
     # The table lives in the catalog database and the profile's warehouse, not ./warehouse.
     assert (project / "shared-warehouse").is_dir() and not (project / "warehouse").exists()
+
+
+def test_main_on_a_standalone_master_and_worker_with_the_jdbc_catalog(
+    rendered_pyspark, tmp_path, catalog_db
+):
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    with spark_standalone() as cluster:
+        with_profile(project, catalog_db, cluster.master, "standalone_run")
+        load_run_main_and_check(project)
 
 
 # Spark SQL runs in the runner's session as PySpark does; these two start JVMs of their own.
