@@ -10,7 +10,7 @@ import pytest
 
 from sparkplate.errors import SparkplateError
 from sparkplate.profiles import Profile, load_profile
-from sparkplate.session import iceberg_jar_config, settings_from_env
+from sparkplate.session import settings_from_env
 
 CLUSTER = """\
 profiles:
@@ -113,34 +113,6 @@ def test_a_warehouse_path_is_fine_on_this_hosts_cluster_and_relative_to_the_file
     project = project_with(tmp_path, text)
     settings = settings_from_env(None, load_profile("c", start=project / "jobs"))
     assert settings["warehouse"] == str(project / "wh")
-
-
-@pytest.mark.parametrize(
-    "master, where",
-    [
-        ("local", "spark.driver.extraClassPath"),
-        ("local[2]", "spark.driver.extraClassPath"),
-        # local-cluster[...] starts executor JVMs: the Iceberg jar must reach them.
-        ("local-cluster[2,1,1024]", "spark.jars"),
-        ("spark://127.0.0.1:7077", "spark.jars"),
-    ],
-)
-def test_the_iceberg_jar_reaches_the_executors_wherever_there_are_some(
-    monkeypatch, tmp_path, master, where
-):
-    monkeypatch.setenv("SPARKPLATE_ICEBERG_JAR", "/jars/iceberg.jar")
-    monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path))
-    driver = tmp_path / "ivy/jars/org.postgresql_postgresql-42.7.8.jar"  # as if fetched before
-    driver.parent.mkdir(parents=True)
-    driver.touch()
-    config = iceberg_jar_config(master, ("org.postgresql:postgresql:42.7.8",), ("/jars/my.jar",))
-    separator = "," if where == "spark.jars" else ":"
-    assert config[where].split(separator)[0] == "/jars/iceberg.jar"
-    # A JDBC driver must be on the driver's own classpath, beside Iceberg, for the JDBC catalog
-    # to find it; spark.jars.packages brings it and its dependencies to the executors.
-    assert config["spark.driver.extraClassPath"].split(":")[-2:] == [str(driver), "/jars/my.jar"]
-    assert config["spark.jars"].split(",")[-1] == "/jars/my.jar"
-    assert config["spark.jars.packages"] == "org.postgresql:postgresql:42.7.8"
 
 
 def test_validate_checks_the_profile(tmp_path, rendered_pyspark, monkeypatch):

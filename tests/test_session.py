@@ -1,31 +1,68 @@
-"""Where the Iceberg runtime jar comes from: downloaded once, then the cached file (offline)."""
+"""Where the session's jars come from: resolved once into the cache, then the files (offline)."""
 
 from __future__ import annotations
 
-from sparkplate.session import iceberg_jar_config
+import pytest
+
+from sparkplate.session import classpath_config, resolve_jars, session_jars
 from sparkplate.versions import ICEBERG_RUNTIME
 
 
-def test_first_session_resolves_the_jar_into_the_cache(tmp_path, monkeypatch):
+def test_a_resolved_set_is_reused_without_the_resolver(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path))
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path / "no-spark"))  # the resolver cannot run
+    jars = [tmp_path / "ivy/jars/g_a-1.jar", tmp_path / "ivy/jars/g_dep-2.jar"]
+    for jar in jars:
+        jar.parent.mkdir(parents=True, exist_ok=True)
+        jar.touch()
+    manifest = tmp_path / "ivy/resolved"
+    manifest.mkdir(parents=True)
+    with pytest.raises(ValueError):  # no manifest yet: the resolver is needed, and fails
+        resolve_jars(("g:a:1",))
+    from sparkplate import session
+
+    key = session.hashlib.sha256(b"g:a:1").hexdigest()[:16]
+    (manifest / f"{key}.txt").write_text("g:a:1\n" + "\n".join(map(str, jars)))
+    assert resolve_jars(("g:a:1",)) == [str(jar) for jar in jars]
+    jars[1].unlink()  # a jar gone from the cache: resolve again
+    with pytest.raises(ValueError):
+        resolve_jars(("g:a:1",))
+
+
+def test_the_iceberg_runtime_is_resolved_like_any_package(tmp_path, monkeypatch):
+    from sparkplate.profiles import Profile
+
     monkeypatch.delenv("SPARKPLATE_ICEBERG_JAR", raising=False)
-    assert iceberg_jar_config() == {
-        "spark.jars.packages": ICEBERG_RUNTIME,
-        "spark.jars.ivy": str(tmp_path / "ivy"),
-    }
+    asked = []
+    monkeypatch.setattr(
+        "sparkplate.session.resolve_jars",
+        lambda c: asked.append(c) or [f"/cache/{c[0]}.jar"] * bool(c),
+    )
+    profile = Profile(packages=("g:a:1",), jars=("/opt/my.jar",))
+    assert session_jars(profile) == [
+        f"/cache/{ICEBERG_RUNTIME}.jar",
+        "/cache/g:a:1.jar",
+        "/opt/my.jar",
+    ]
+    assert asked == [(ICEBERG_RUNTIME,), ("g:a:1",)]
 
 
-def test_later_sessions_use_the_cached_file_and_need_no_network(tmp_path, monkeypatch):
-    monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path))
-    monkeypatch.delenv("SPARKPLATE_ICEBERG_JAR", raising=False)
-    group, artifact, version = ICEBERG_RUNTIME.split(":")
-    jar = tmp_path / "ivy" / "jars" / f"{group}_{artifact}-{version}.jar"
-    jar.parent.mkdir(parents=True)
-    jar.write_bytes(b"")  # where Spark's resolver leaves it
-    assert iceberg_jar_config("local[*]") == {"spark.driver.extraClassPath": str(jar)}
-    assert iceberg_jar_config("yarn") == {"spark.jars": str(jar)}  # executors need a copy
+def test_a_jar_you_have_wins(monkeypatch):
+    from sparkplate.profiles import Profile
 
-
-def test_a_jar_you_have_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKPLATE_ICEBERG_JAR", "/opt/jars/iceberg.jar")
-    assert iceberg_jar_config("spark://host:7077") == {"spark.jars": "/opt/jars/iceberg.jar"}
+    monkeypatch.setattr("sparkplate.session.resolve_jars", lambda c: [])
+    assert session_jars(Profile()) == ["/opt/jars/iceberg.jar"]
+
+
+@pytest.mark.parametrize(
+    "master, executors",
+    [("local", False), ("local[2]", False), ("local-cluster[2,1,1024]", True),
+     ("spark://127.0.0.1:7077", True), ("yarn", True)],
+)  # fmt: skip
+def test_the_jars_reach_the_executors_wherever_there_are_some(master, executors):
+    jars = ["/cache/iceberg.jar", "/cache/postgresql.jar", "/jars/my.jar"]
+    config = classpath_config(master, jars)
+    # On the driver's own classpath always: java.sql.DriverManager finds a JDBC driver only there.
+    assert config["spark.driver.extraClassPath"] == ":".join(jars)
+    assert config.get("spark.jars") == (",".join(jars) if executors else None)

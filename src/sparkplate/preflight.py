@@ -1,6 +1,7 @@
 """Before any job runs: do the profile's servers answer? A standalone master that is down makes
 Spark retry for a minute and then fail far from the cause; a JDBC catalog without its driver or
-its database fails at the first table. Both are said here, naming the profile key to fix.
+its database, or a REST catalog server that is down, fails at the first table. These are said
+here, naming the profile key to fix.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from urllib.parse import urlsplit
 
 from sparkplate.profiles import Profile
 
@@ -41,6 +43,34 @@ def check_master(profile: Profile, master: str) -> None:
         fix="start the master (and a worker), or correct the URL; SPARKPLATE_MASTER_TIMEOUT "
         "gives it longer; --profile local runs on this machine",
     )
+
+
+def check_rest_catalog(profile: Profile, uri: str) -> None:
+    """A REST catalog's server accepts a connection within SPARKPLATE_MASTER_TIMEOUT seconds.
+    Only the connection: what the server answers (its auth, its prefix) is Iceberg's to say."""
+    try:
+        where = urlsplit(uri)
+        port = where.port or (443 if where.scheme == "https" else 80)
+        host = where.hostname
+    except ValueError:
+        host = None
+    if not host or where.scheme not in ("http", "https"):
+        raise profile.error(
+            f"the REST catalog's uri {uri!r} is not an http(s) URL",
+            key="catalog.uri",
+            fix="set uri: http://HOST:PORT (the server's base URL)",
+        )
+    timeout = master_timeout()
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except OSError as err:
+        raise profile.error(
+            f"the REST catalog at {uri} cannot be reached ({err.strerror or err}; waited up to "
+            f"{timeout:g} s)",
+            key="catalog.uri",
+            fix="start the catalog server or correct the uri",
+        ) from err
 
 
 def check_jdbc_catalog(spark, profile: Profile, properties: dict[str, str]) -> None:

@@ -134,7 +134,10 @@ def parse_profile(name: str, spec: Any, path: Path) -> Profile:
 
 
 def check_warehouse(profile: Profile, warehouse: str | None, master: str) -> None:
-    """A warehouse on the driver's own disk is lost to executors on other hosts: refuse it."""
+    """A warehouse on the driver's own disk is lost to executors on other hosts: refuse it.
+    A REST catalog's server owns its warehouse (some servers take a catalog name there)."""
+    if profile.catalog.get("type") == "rest":
+        return
     if warehouse and is_local_path(warehouse) and not SAME_HOST_MASTER.match(master):
         raise profile.error(
             f"the warehouse {warehouse} is a path on this host, but master {master} runs "

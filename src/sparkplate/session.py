@@ -7,6 +7,7 @@ session unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -17,16 +18,17 @@ import pyspark
 from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError
-from sparkplate.preflight import check_jdbc_catalog, check_master
+from sparkplate.preflight import check_jdbc_catalog, check_master, check_rest_catalog
 from sparkplate.profiles import SAME_HOST_MASTER, Profile, check_warehouse, load_profile
 from sparkplate.versions import ICEBERG_RUNTIME
 
 DEFAULT_CATALOG = "local"
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")  # s3://, hdfs://, file:/ ...
 
 
 def settings_from_env(
     warehouse: str | os.PathLike | None = None, profile: Profile | None = None
-) -> dict[str, str]:
+) -> dict[str, str | None]:
     """Where things live: options first, then SPARKPLATE_* variables, then the profile."""
     profile = profile or Profile()
     master = os.environ.get("SPARKPLATE_MASTER") or profile.master
@@ -35,8 +37,14 @@ def settings_from_env(
     )
     if location is not None:
         check_warehouse(profile, str(location), master)
+    if profile.catalog.get("type") == "rest":
+        # The server owns the warehouse; some servers read `warehouse` as the name of one of
+        # their catalogs. Send it only when given, as it is.
+        location = str(location) if location else None
+    else:
+        location = _absolute(location or "warehouse", profile.base_dir)
     return {
-        "warehouse": _absolute(location or "warehouse", profile.base_dir),
+        "warehouse": location,
         "catalog": os.environ.get("SPARKPLATE_CATALOG", DEFAULT_CATALOG),
         "master": master,
         "driver_memory": os.environ.get("SPARKPLATE_DRIVER_MEMORY")
@@ -47,9 +55,19 @@ def settings_from_env(
 def _absolute(location: str | os.PathLike, base: Path | None = None) -> str:
     """A local path made absolute (from `base`); a URI (s3://, hdfs://, file:/) stays as it is."""
     text = str(location)
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", text):
+    if _URI.match(text):
         return text
     return str(((base or Path.cwd()) / text).resolve())
+
+
+def spark_warehouse_dir(warehouse: str | None) -> str:
+    """The folder Spark's own (non-Iceberg) catalog creates at start-up: beside a local
+    warehouse; for one on object storage or a catalog server's, in sparkplate's cache, since
+    Hadoop has no file system for s3:// (Iceberg's S3FileIO serves the tables) and nothing of
+    sparkplate's is kept there."""
+    if warehouse is None or (_URI.match(warehouse) and not warehouse.startswith("file:")):
+        return str(cache_dir() / "spark-warehouse")
+    return warehouse.rstrip("/") + "/_spark"
 
 
 def same_host(master: str) -> bool:
@@ -73,69 +91,88 @@ def spark_submit() -> str:
     return str(Path(home) / "bin" / "spark-submit")
 
 
-def cached_jar(coordinate: str) -> Path:
-    """Where Spark's resolver puts the jar of `group:artifact:version` in sparkplate's cache."""
-    group, artifact, version = coordinate.split(":")
-    return cache_dir() / "ivy" / "jars" / f"{group}_{artifact}-{version}.jar"
+FOUND = re.compile(r"found (\S+)#(\S+);(\S+) in ")  # Ivy: found GROUP#ARTIFACT;VERSION in REPO
 
 
-def fetch_packages(packages: tuple[str, ...], profile: Profile) -> None:
-    """Resolve the profile's packages into the cache once, before the session starts.
+def resolve_jars(coordinates: tuple[str, ...]) -> list[str]:
+    """The jars of Maven `coordinates` and of their dependencies, in sparkplate's cache.
 
-    Their jars then go on the driver's classpath beside Iceberg's: a JDBC driver that only
-    reaches Spark's own class loader (spark.jars.packages) is not found by the JDBC catalog.
+    Spark's own resolver (Ivy, through spark-submit) fetches them once; a manifest then remembers
+    the set, so later sessions put the files on the classpath directly: offline, quiet, and the
+    same files for the driver and the executors. Raises ValueError with the resolver's reason.
     """
-    missing = [p for p in packages if not cached_jar(p).is_file()]
-    if not missing:
-        return
+    if not coordinates:
+        return []
+    ivy = cache_dir() / "ivy"
+    key = hashlib.sha256(",".join(coordinates).encode()).hexdigest()[:16]
+    manifest = ivy / "resolved" / f"{key}.txt"
+    if manifest.is_file():
+        jars = manifest.read_text().split("\n")[1:]  # the first line names the coordinates
+        if jars and all(Path(jar).is_file() for jar in jars):
+            return jars
     with tempfile.TemporaryDirectory() as folder:
         noop = Path(folder) / "resolve_only.py"  # spark-submit resolves, then runs this
         noop.write_text("")
-        done = subprocess.run(
-            [spark_submit(), "--packages", ",".join(missing),
-             "--conf", f"spark.jars.ivy={cache_dir() / 'ivy'}", str(noop)],
-            capture_output=True, text=True,
-        )  # fmt: skip
-    if done.returncode != 0 or any(not cached_jar(p).is_file() for p in missing):
-        said = [line for line in done.stderr.splitlines() if "not found" in line or "ERROR" in line]
+        try:
+            done = subprocess.run(
+                [spark_submit(), "--packages", ",".join(coordinates),
+                 "--conf", f"spark.jars.ivy={ivy}", str(noop)],
+                capture_output=True, text=True,
+            )  # fmt: skip
+        except OSError as err:
+            raise ValueError(f"cannot run Spark's resolver: {err}") from err
+    jars = [str(ivy / "jars" / f"{g}_{a}-{v}.jar") for g, a, v in FOUND.findall(done.stderr)]
+    if done.returncode != 0 or not jars or any(not Path(jar).is_file() for jar in jars):
+        lines = done.stderr.strip().splitlines()
+        said = [line for line in lines if "not found" in line or "ERROR" in line] or lines[-1:]
+        raise ValueError(said[0].strip() if said else f"spark-submit exit {done.returncode}")
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    partial = manifest.with_name(f"{manifest.name}.{os.getpid()}")  # then renamed: runs at once
+    partial.write_text("\n".join([",".join(coordinates), *jars]))  # never read half a file
+    partial.replace(manifest)
+    return jars
+
+
+def session_jars(profile: Profile, iceberg: bool = True) -> list[str]:
+    """Every jar the session needs: the Iceberg runtime (SPARKPLATE_ICEBERG_JAR if set), the
+    profile's packages with their dependencies, and the profile's `jars`."""
+    jars: list[str] = []
+    if iceberg:
+        if os.environ.get("SPARKPLATE_ICEBERG_JAR"):
+            jars.append(os.environ["SPARKPLATE_ICEBERG_JAR"])
+        else:
+            try:
+                jars += resolve_jars((ICEBERG_RUNTIME,))
+            except ValueError as err:
+                raise SparkplateError(
+                    f"could not fetch the Iceberg runtime {ICEBERG_RUNTIME}: {err}",
+                    fix=f"check the network (the jar is kept in {cache_dir() / 'ivy'} after the "
+                    "first run), or point SPARKPLATE_ICEBERG_JAR at a copy of the jar",
+                ) from err
+    try:
+        jars += [jar for jar in resolve_jars(profile.packages) if jar not in jars]
+    except ValueError as err:
         raise profile.error(
-            f"could not fetch {', '.join(missing)}: " + (said[0].strip() if said else "no jar"),
+            f"could not fetch {', '.join(profile.packages)}: {err}",
             key="packages",
             fix="check the coordinates (group:artifact:version) and the network",
-        )
+        ) from err
+    return jars + [_absolute(jar, profile.base_dir) for jar in profile.jars]
 
 
-def iceberg_jar_config(
-    master: str = "local[*]", packages: tuple[str, ...] = (), jars: tuple[str, ...] = ()
-) -> dict[str, str]:
-    """Spark settings that put the Iceberg runtime (and the profile's packages) on the classpath.
+def classpath_config(master: str, jars: list[str]) -> dict[str, str]:
+    """Spark settings that put `jars` on every JVM's classpath.
 
-    The jar is fetched once with Spark's own dependency resolver into sparkplate's cache; later
-    sessions point at the cached file directly, so they start offline. SPARKPLATE_ICEBERG_JAR
-    names a jar you already have. In local mode the driver is the only JVM, so the jar goes on its
-    classpath as it is; with executors (local-cluster[...] included) it must reach them too, so
-    it goes through spark.jars. The packages' own jars, once cached, and the profile's `jars` go
-    on the driver's classpath too; spark.jars.packages and spark.jars bring them to every JVM.
+    On the driver's own classpath (spark.driver.extraClassPath) they are seen by everything there,
+    including java.sql.DriverManager, which finds a JDBC catalog's driver there and not in Spark's
+    added-jar class loader. In local mode the driver is the only JVM; with executors
+    (local-cluster[...] included) spark.jars ships the same files to them.
     """
-    ivy = cache_dir() / "ivy"
-    cached = cached_jar(ICEBERG_RUNTIME)
-    jar = os.environ.get("SPARKPLATE_ICEBERG_JAR") or (str(cached) if cached.is_file() else None)
-    config: dict[str, str] = {}
-    driver_classpath = [str(cached_jar(p)) for p in packages if cached_jar(p).is_file()]
-    driver_classpath += jars
-    spark_jars = list(jars)
-    if jar is None:
-        packages = (ICEBERG_RUNTIME, *packages)
-    elif driver_only(master):
-        driver_classpath.insert(0, jar)
-    else:
-        spark_jars.insert(0, jar)
-    if spark_jars:
-        config["spark.jars"] = ",".join(spark_jars)
-    if driver_classpath:
-        config["spark.driver.extraClassPath"] = os.pathsep.join(driver_classpath)
-    if packages:
-        config.update({"spark.jars.packages": ",".join(packages), "spark.jars.ivy": str(ivy)})
+    if not jars:
+        return {}
+    config = {"spark.driver.extraClassPath": os.pathsep.join(jars)}
+    if not driver_only(master):
+        config["spark.jars"] = ",".join(jars)
     return config
 
 
@@ -185,18 +222,15 @@ def local_session(
         # INSERT OVERWRITE replaces the partitions it writes, not the whole table.
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         # Spark's own (non-Iceberg) catalog would otherwise create ./spark-warehouse.
-        .config("spark.sql.warehouse.dir", settings["warehouse"].rstrip("/") + "/_spark")
+        .config("spark.sql.warehouse.dir", spark_warehouse_dir(settings["warehouse"]))
     )
-    jars = [_absolute(jar, profile.base_dir) for jar in profile.jars]
-    fetch_packages(profile.packages, profile)
+    for key, value in classpath_config(settings["master"], session_jars(profile, iceberg)).items():
+        builder = builder.config(key, value)
     if iceberg:
         catalog = settings["catalog"]
-        classpath = iceberg_jar_config(settings["master"], profile.packages, tuple(jars))
-        for key, value in classpath.items():
-            builder = builder.config(key, value)
         properties = {
             **profile.catalog,
-            "warehouse": settings["warehouse"],
+            **({"warehouse": settings["warehouse"]} if settings["warehouse"] else {}),
             # A workflow's jobs may run as other Spark applications (a jar, an R job) that commit
             # to the same tables: load tables afresh, so this session sees those commits.
             "cache-enabled": profile.catalog.get("cache-enabled", "false"),
@@ -208,21 +242,17 @@ def local_session(
         for key, value in properties.items():
             builder = builder.config(f"spark.sql.catalog.{catalog}.{key}", value)
         builder = builder.config("spark.sql.defaultCatalog", catalog)
-    elif profile.packages or jars:
-        builder = builder.config("spark.jars.packages", ",".join(profile.packages))
-        builder = builder.config("spark.jars", ",".join(jars))
     for key, value in profile.spark_conf.items():  # the profile has the last word
         builder = builder.config(key, value)
     check_master(profile, settings["master"])
+    if iceberg and properties.get("type") == "rest":
+        check_rest_catalog(profile, properties.get("uri", ""))
     try:
         session = builder.getOrCreate()
-    except Exception as err:  # no Java, or the first download of the Iceberg jar failed
+    except Exception as err:  # no Java, most often
         first_line = (str(err).strip().splitlines() or [repr(err)])[0]
         raise SparkplateError(
-            f"could not start Spark: {first_line}",
-            fix="install Java 17 (or set JAVA_HOME); on a first run the Iceberg runtime jar is "
-            f"downloaded into {cache_dir() / 'ivy'}: check the network, or point "
-            "SPARKPLATE_ICEBERG_JAR at a copy of the jar",
+            f"could not start Spark: {first_line}", fix="install Java 17 (or set JAVA_HOME)"
         ) from err
     session.sparkContext.setLogLevel(log_level)  # pyspark resets the level at start-up
     if iceberg and properties.get("type") == "jdbc":
