@@ -7,6 +7,7 @@ it.
 from __future__ import annotations
 
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,25 @@ def scala_project(built_scala, tmp_path) -> Path:
 def test_params_become_dashed_options():
     args = submit.application_args({"date": "2024-01-01", "top_n": 3, "source_table": "a.b"})
     assert args == ["--date", "2024-01-01", "--top-n", "3", "--source-table", "a.b"]
+
+
+def test_the_runners_settings_go_in_a_file_only_its_owner_reads(spark, tmp_path):
+    """Not on spark-submit's command line, which `ps` shows every user: a catalog's password."""
+    conf = {
+        "spark.sql.catalog.local.jdbc.password": "pa ss=wo:rd\\x#1",
+        "spark.driver.extraJavaOptions": "-Da=1 -Db=2",
+        "odd key=:": "value",
+    }
+    path = submit.write_properties(conf, tmp_path / "spark.properties")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    read = spark._jvm.java.util.Properties()  # as spark-submit reads --properties-file
+    stream = spark._jvm.java.io.FileInputStream(str(path))
+    read.load(spark._jvm.java.io.InputStreamReader(stream, "UTF-8"))
+    stream.close()
+    assert {key: read.getProperty(key) for key in conf} == conf
+    command = submit.submit_command(spark, Path("app.jar"), "a.B", {}, "n", tmp_path / "s.conf")
+    assert "--conf" not in command
+    assert command[command.index("--properties-file") + 1] == str(tmp_path / "s.conf")
 
 
 def test_a_jar_is_stale_when_its_sources_differ_from_its_build(scala_project):

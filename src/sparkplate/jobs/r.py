@@ -28,6 +28,7 @@ from sparkplate.jobs.spark_submit import (
     first_error,
     inherited_conf,
     spark_submit,
+    write_properties,
 )
 
 LAUNCHER = Path(__file__).with_name("run_r_job.R")
@@ -64,9 +65,8 @@ class RSession:
         self.app_name = app_name
         # The branch is set per job, not for the whole connection.
         conf = {k: v for k, v in inherited_conf(spark).items() if k != WAP_BRANCH}
-        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as settings:
-            settings.writelines(f"{k}={v}\n" for k, v in sorted(conf.items()))
-        self.settings = Path(settings.name)
+        self.folder = Path(tempfile.mkdtemp(prefix="sparkplate-r-"))
+        self.settings = write_properties(conf, self.folder / "spark.properties")
         self.connected = False
         self.output: list[str] = []  # what R printed while connecting
         self.process = self._start()
@@ -166,7 +166,7 @@ class RSession:
         except subprocess.TimeoutExpired:
             pass
         self._stop_group(grace=30)
-        self.settings.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def run_r_job(jr: JobRun, script: Path, params: dict) -> None:

@@ -3,7 +3,7 @@
 #
 #   Rscript run_r_job.R SPARK_HOME MASTER CONF_FILE APP_NAME GATEWAY_PORT
 #
-# CONF_FILE holds the runner's Spark settings, one `key=value` per line (values may hold spaces).
+# CONF_FILE holds the runner's Spark settings as a Java properties file, one `key=value` per line.
 # Once connected it prints "sparkplate-r-job: connected". Then each line on stdin is one job, as
 # JSON: {"script": path, "args": {name: value}, "branch": the Iceberg branch to write to, or ""}.
 # After each job one line says how it went: "sparkplate-r-job: ok" or "sparkplate-r-job: failed"
@@ -18,10 +18,11 @@ connect <- function(spark_home, master, conf_file, app_name, gateway_port) {
   value_of <- function(pairs) sub("^[^=]*=", "", pairs)
   memory <- value_of(settings[key_of(settings) == "spark.driver.memory"])
   # Only the runner's settings: spark_config() would add sparklyr's defaults from a config.yml.
-  # Each goes to spark-submit as --conf (quoted: sparklyr passes them to a shell), so what the
-  # driver JVM needs when it starts (classpath, Java options, jars) is there from the start.
+  # spark-submit reads them from the file (--properties-file), so what the driver JVM needs when
+  # it starts (classpath, Java options, jars) is there from the start, and no secret among them
+  # shows on a command line.
   config <- list(
-    sparklyr.shell.conf = shQuote(settings),
+    "sparklyr.shell.properties-file" = shQuote(conf_file),
     sparklyr.connect.enablehivesupport = FALSE, # as the runner: no Hive metastore
     sparklyr.gateway.port = as.integer(gateway_port), # not the fixed 8880 another R may hold
     sparklyr.web.spark = "", # no Spark UI to look up

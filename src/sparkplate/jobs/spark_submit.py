@@ -9,9 +9,11 @@ them like any other write.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sparkplate.errors import SparkplateError
@@ -48,10 +50,28 @@ def application_args(params: dict) -> list[str]:
     return args
 
 
-def submit_command(spark, jar: Path, main_class: str, params: dict, name: str) -> list[str]:
-    command = [spark_submit(), "--master", spark.sparkContext.master, "--name", name]
-    for key, value in sorted(inherited_conf(spark).items()):
-        command += ["--conf", f"{key}={value}"]
+def write_properties(conf: dict[str, str], path: Path) -> Path:
+    """`conf` as a Java properties file for spark-submit's --properties-file, readable by its
+    owner alone: settings may hold secrets (a catalog's password), which on the command line
+    every user of the machine would see in `ps`."""
+
+    def escape(text: str, key: bool = False) -> str:
+        text = text.replace("\\", "\\\\")
+        return re.sub(r"([=: ])", r"\\\1", text) if key else text
+
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.writelines(f"{escape(k, key=True)}={escape(v)}\n" for k, v in sorted(conf.items()))
+    return path
+
+
+def submit_command(
+    spark, jar: Path, main_class: str, params: dict, name: str, properties: Path
+) -> list[str]:
+    """spark-submit of the jar with the runner's settings, written to `properties`."""
+    write_properties(inherited_conf(spark), properties)
+    command = [spark_submit(), "--master", spark.sparkContext.master, "--name", name,
+               "--properties-file", str(properties)]  # fmt: skip
     return [*command, "--class", main_class, str(jar), *application_args(params)]
 
 
@@ -153,8 +173,10 @@ def run_application(
         raise SparkplateError(
             f"jar not found: {jar}", fix="build it, or give the job a `pom` to build it", **where
         )
-    command = submit_command(spark, jar.resolve(), main_class, params, name)
-    code, lines = stream(command, Path.cwd(), log)
+    with tempfile.TemporaryDirectory(prefix="sparkplate-submit-") as folder:
+        properties = Path(folder) / "spark.properties"
+        command = submit_command(spark, jar.resolve(), main_class, params, name, properties)
+        code, lines = stream(command, Path.cwd(), log)
     if code != 0:
         raise SparkplateError(
             f"spark-submit of {jar.name} ({main_class}) exited with {code}"
