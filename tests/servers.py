@@ -1,7 +1,8 @@
 """Real servers for the tests, started on 127.0.0.1 with free ports and stopped by PID.
 
 PostgreSQL comes from Debian's packages (`.ci/run` installs them); it refuses to run as root, so
-as root it runs as the `postgres` user, in a folder that user owns.
+as root it runs as the `postgres` user, in a folder that user owns. The Iceberg REST catalog is
+Iceberg's own REST servlet from Maven Central (`rest_catalog/`); S3 is moto's server, from PyPI.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -110,10 +113,112 @@ def spark_standalone(cores: int = 1, memory: str = "1536m") -> Iterator[Standalo
         yield Standalone(f"spark://127.0.0.1:{port}")
     finally:
         for process in reversed(started):  # the worker first, then the master
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_for(process: subprocess.Popen, ready, what: str, log: Path, seconds: int = 120) -> None:
+    """Until `ready()`; a server that stops or takes too long fails with its log's tail."""
+    for _ in range(seconds * 10):
+        if ready():
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+    _stop(process)
+    raise RuntimeError(f"{what} did not start (see {log}):\n{tail}")
+
+
+REST_CATALOG = Path(__file__).with_name("rest_catalog")
+
+
+def rest_catalog_classpath() -> str:
+    """The REST server's classpath, as Maven resolves it from rest_catalog/pom.xml."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "classpath"
+        done = subprocess.run(
+            ["mvn", "-q", "-B", "-f", REST_CATALOG / "pom.xml", "dependency:build-classpath",
+             f"-Dmdep.outputFile={out}"], capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            pom = REST_CATALOG / "pom.xml"
+            raise RuntimeError(f"Maven could not resolve {pom}:\n{done.stdout}")
+        return out.read_text().strip()
+
+
+@contextmanager
+def rest_catalog(catalog: dict[str, str]) -> Iterator[str]:
+    """An Iceberg REST catalog server in front of the catalog `catalog` describes (its Iceberg
+    properties); yields its URI."""
+    folder = Path(tempfile.mkdtemp(prefix="sparkplate-rest-"))
+    port, log = free_port(), folder / "server.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            ["java", "-cp", rest_catalog_classpath(), REST_CATALOG / "RestCatalogServer.java",
+             str(port), *(f"{key}={value}" for key, value in catalog.items())],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_for(server, lambda: "serving the Iceberg" in log.read_text(), "REST catalog", log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(server)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class S3:
+    endpoint: str
+    bucket: str
+    access_key: str = "sparkplate-test"
+    secret_key: str = "sparkplate-test"
+    region: str = "us-east-1"
+
+    def client(self):
+        import boto3  # moto[server] brings it
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region,
+                            aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key)  # fmt: skip
+
+    def keys(self, prefix: str = "") -> list[str]:
+        listed = self.client().list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return [item["Key"] for item in listed.get("Contents", [])]
+
+
+@contextmanager
+def moto_s3(bucket: str = "lake") -> Iterator[S3]:
+    """moto's S3 server (moto[server], from the test extra) with one empty bucket."""
+    folder = Path(tempfile.mkdtemp(prefix="sparkplate-s3-"))
+    port, log = free_port(), folder / "server.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [Path(sys.executable).with_name("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def answers() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    try:
+        _wait_for(server, answers, "moto's S3 server", log)
+        s3 = S3(f"http://127.0.0.1:{port}", bucket)
+        s3.client().create_bucket(Bucket=bucket)
+        yield s3
+    finally:
+        _stop(server)
         shutil.rmtree(folder, ignore_errors=True)

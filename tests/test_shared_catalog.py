@@ -14,10 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import render
-from servers import free_port, postgres, postgres_bin, spark_standalone
+from servers import (
+    free_port,
+    moto_s3,
+    postgres,
+    postgres_bin,
+    rest_catalog,
+    spark_standalone,
+)
 
 from sparkplate.jobs.sparklyr_check import sparklyr_installed
+from sparkplate.versions import ICEBERG_VERSION
 
 pytestmark = [
     pytest.mark.spark,
@@ -44,27 +53,35 @@ def catalog_db():
         yield server
 
 
-def with_profile(project: Path, db, master: str, database: str) -> Path:
-    """`project` with a profile `shared`: `master` and a JDBC catalog in its own database (a
-    schema would not do: the catalog looks for its tables in every schema it can see)."""
-    (project / "sparkplate.yaml").write_text(
-        f"""profiles:
-  shared:
-    master: {master}
-    catalog:
-      type: jdbc
-      uri: jdbc:postgresql://127.0.0.1:{db.port}/{database}
-      jdbc.user: {db.user}
-      jdbc.schema-version: V1
-      warehouse: shared-warehouse
-    packages: [org.postgresql:postgresql:42.7.8]
-"""
-    )
+POSTGRES_DRIVER = "org.postgresql:postgresql:42.7.8"
+
+
+def create_database(db, name: str) -> str:
+    """A database of its own on `db` (a schema would not do: the JDBC catalog looks for its
+    tables in every schema it can see); its JDBC URL."""
     subprocess.run(
         ["psql", "-h", "127.0.0.1", "-p", str(db.port), "-U", db.user, "-d", db.database,
-         "-q", "-c", f"CREATE DATABASE {database}"], check=True,
+         "-q", "-c", f"CREATE DATABASE {name}"], check=True,
     )  # fmt: skip
+    return f"jdbc:postgresql://127.0.0.1:{db.port}/{name}"
+
+
+def jdbc_catalog(db, database: str, warehouse: str) -> dict[str, str]:
+    return {"type": "jdbc", "uri": create_database(db, database), "jdbc.user": db.user,
+            "jdbc.schema-version": "V1", "warehouse": warehouse}  # fmt: skip
+
+
+def write_profile(project: Path, master: str, catalog: dict, packages=()) -> Path:
+    """`project` with a profile `shared`."""
+    profile = {"master": master, "catalog": catalog, "packages": list(packages)}
+    (project / "sparkplate.yaml").write_text(yaml.safe_dump({"profiles": {"shared": profile}}))
     return project
+
+
+def with_profile(project: Path, db, master: str, database: str) -> Path:
+    """`project` with a profile `shared`: `master` and a JDBC catalog in its own database."""
+    catalog = jdbc_catalog(db, database, "shared-warehouse")
+    return write_profile(project, master, catalog, [POSTGRES_DRIVER])
 
 
 def sparkplate(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -97,20 +114,36 @@ def counts(project: Path) -> dict[str, list[int]]:
     return json.loads(ok(done).strip().splitlines()[-1])
 
 
-def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog(
+def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog_and_s3_storage(
     rendered_pyspark, tmp_path, catalog_db
 ):
+    """A cluster profile as a team writes one: executor JVMs, the JDBC catalog, and the tables on
+    object storage every host reaches (Iceberg's S3FileIO against moto's S3 server). The
+    executors write the data files, so they need the profile's packages too."""
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
-    with_profile(project, catalog_db, "local-cluster[2,1,1024]", "cluster_run")
-    load_run_main_and_check(project)  # the rows the local run gives
-    ran = ok(
-        sparkplate(project, "run", "backfill.sch.yaml", "-p", "start_date=2023-12-31",
-                   "-p", "end_date=2024-01-02", "-p", "top_n=3")
-    )  # fmt: skip
-    assert ran.count("published sample_db.sparkplate_sample_results") == 3
-    ok(sparkplate(project, "mock", "check", TABLE))
-    # The table lives in the catalog database and the profile's warehouse, not ./warehouse.
-    assert (project / "shared-warehouse").is_dir() and not (project / "warehouse").exists()
+    with moto_s3() as s3:
+        catalog = {
+            **jdbc_catalog(catalog_db, "cluster_run", f"s3://{s3.bucket}/warehouse"),
+            "io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+            "s3.endpoint": s3.endpoint,
+            "s3.path-style-access": "true",
+            "s3.access-key-id": s3.access_key,
+            "s3.secret-access-key": s3.secret_key,
+            "client.region": s3.region,
+        }
+        packages = [POSTGRES_DRIVER, f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG_VERSION}"]
+        write_profile(project, "local-cluster[2,1,1024]", catalog, packages)
+        load_run_main_and_check(project)  # the rows the local run gives
+        ran = ok(
+            sparkplate(project, "run", "backfill.sch.yaml", "-p", "start_date=2023-12-31",
+                       "-p", "end_date=2024-01-02", "-p", "top_n=3")
+        )  # fmt: skip
+        assert ran.count("published sample_db.sparkplate_sample_results") == 3
+        ok(sparkplate(project, "mock", "check", TABLE))
+        data = s3.keys("warehouse/sample_db/sparkplate_sample_results/data/")
+    dates = {key.split("/date=")[1].split("/")[0] for key in data if key.endswith(".parquet")}
+    assert dates == {"2023-12-31", "2024-01-01", "2024-01-02"}, data
+    assert not (project / "warehouse").exists()  # nothing on the driver's disk
 
 
 def test_main_on_a_standalone_master_and_worker_with_the_jdbc_catalog(
@@ -123,6 +156,23 @@ def test_main_on_a_standalone_master_and_worker_with_the_jdbc_catalog(
 
 
 # Spark SQL runs in the runner's session as PySpark does; these two start JVMs of their own.
+@pytest.mark.maven  # Maven resolves the REST server's classpath
+@pytest.mark.skipif(shutil.which("mvn") is None, reason="Maven is not installed")
+def test_main_on_an_iceberg_rest_catalog_server(rendered_pyspark, tmp_path, catalog_db):
+    """type: rest, as teams run it: the server owns the catalog (here JDBC on PostgreSQL) and
+    its warehouse; the profile says only where the server is."""
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    warehouse = tmp_path / "server-warehouse"
+    behind = {"catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
+              **jdbc_catalog(catalog_db, "rest_backend", str(warehouse))}  # fmt: skip
+    del behind["type"]
+    with rest_catalog(behind) as uri:
+        write_profile(project, "local[2]", {"type": "rest", "uri": uri})
+        load_run_main_and_check(project)
+    assert (warehouse / "sample_db" / "sparkplate_sample_results" / "data").is_dir()
+    assert not (project / "warehouse").exists()  # no local table, no folder of Spark's
+
+
 @pytest.mark.parametrize("recipe", ["scala", "sparklyr"])
 def test_the_recipes_with_their_own_jvm_run_main_on_the_cluster_and_catalog(
     recipe, built_scala, tmp_path, catalog_db
@@ -144,14 +194,14 @@ def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
 ):
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
     with_profile(project, catalog_db, "local[1]", "concurrent_runs")
-    load_run_main_and_check(project)
-    dates = ["2023-12-31", "2024-01-02", "2024-01-02"]  # two dates, one of them twice
+    ok(sparkplate(project, "mock", "load"))
+    dates = ["2024-01-01", "2024-01-02", "2024-01-02"]  # two dates, one of them twice
     with ThreadPoolExecutor(len(dates)) as pool:
         runs = pool.map(lambda date: sparkplate(project, *MAIN, f"date={date}"), dates)
         for done in runs:
             ok(done)
     by_date = counts(project)
-    assert set(by_date) == {"2023-12-31", "2024-01-01", "2024-01-02"}
+    assert set(by_date) == {"2024-01-01", "2024-01-02"}
     # The date run twice at once has its rows once: as many rows as keys.
     assert all(rows == keys for rows, keys in by_date.values()), by_date
     ok(sparkplate(project, "mock", "check", TABLE))  # 2024-01-01 still exactly the mock's rows
@@ -230,3 +280,14 @@ def test_a_master_that_does_not_answer_is_named_within_its_timeout(rendered_pysp
     assert "[profiles.shared.master]" in done.stderr
     assert f"the Spark master {master} does not answer" in done.stderr
     assert "Connection refused" in done.stderr
+
+
+def test_an_unreachable_rest_catalog_is_named_before_spark_starts(rendered_pyspark, tmp_path):
+    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    done = profile_run(
+        project, f"profiles:\n  shared:\n    catalog: {{type: rest, uri: '{uri}'}}\n"
+    )
+    assert done.returncode != 0
+    assert "sparkplate.yaml [profiles.shared.catalog.uri]" in done.stderr
+    assert f"the REST catalog at {uri} cannot be reached (Connection refused" in done.stderr
