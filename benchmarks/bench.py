@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,48 @@ def render(dest: Path, recipe: str = "pyspark") -> Path:
     return dest
 
 
+def on_a_cluster(
+    work: Path, project: Path, env: dict, generate_cmd: list, main_cmd: list
+) -> Watch | None:
+    """`main` on local-cluster[2,1,1024] (two executor JVMs) with Iceberg's JDBC catalog on a
+    real PostgreSQL, its source generated as the local one was; the profile is the only change."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from servers import postgres, postgres_bin  # the tests' PostgreSQL on 127.0.0.1, by PID
+
+    if postgres_bin() is None:
+        return None
+
+    cluster = Path(shutil.copytree(project, work / "cluster-pipeline"))
+    env = {k: v for k, v in env.items() if k != "SPARKPLATE_WAREHOUSE"}
+    env["SPARKPLATE_PROFILE"] = "cluster"
+    with postgres() as db:
+        (cluster / "sparkplate.yaml").write_text(
+            "profiles:\n  cluster:\n    master: local-cluster[2,1,1024]\n"
+            f"    catalog: {{type: jdbc, uri: '{db.jdbc_url}', jdbc.user: {db.user},\n"
+            f"              jdbc.schema-version: V1, warehouse: {work / 'cluster-warehouse'}}}\n"
+            "    packages: [org.postgresql:postgresql:42.7.8]\n"
+        )
+        Watch(generate_cmd, cluster, env).run()
+        run = Watch(main_cmd, cluster, env)
+        run.run()
+    return run
+
+
+def report_cluster(cluster_main: Watch, main_run: Watch, main_cmd: list) -> None:
+    report(
+        "main on local-cluster[2,1,1024] + JDBC catalog",
+        f"{cluster_main.seconds:.1f} s",
+        "",
+        f"SPARKPLATE_PROFILE=cluster {' '.join(main_cmd[1:])}   (in {cluster_main.cwd})",
+    )
+    report(
+        "  ratio to main on local[*] + Hadoop catalog",
+        f"{cluster_main.seconds / main_run.seconds:.2f} x",
+        "",
+        "same runs",
+    )
+
+
 def report(name: str, value: str, target: str, command: str) -> None:
     aim = f"   target: {target}" if target else ""
     print(f"{name:<44} {value:>14}{aim}\n{'':<44} repeat: {command}", flush=True)
@@ -150,24 +193,10 @@ def main() -> None:
            f"python -m pytest -q   (in {r_project})")  # fmt: skip
 
     end_day = f"2024-01-{args.days:02d}"
-    generate = Watch(
-        [
-            sparkplate,
-            "mock",
-            "generate",
-            SOURCE,
-            "--start-date",
-            "2024-01-01",
-            "--end-date",
-            end_day,
-            "--rows-per-day",
-            str(args.rows_per_day),
-            "--seed",
-            "7",
-        ],
-        project,
-        env,
-    )
+    generate_cmd = [sparkplate, "mock", "generate", SOURCE, "--start-date", "2024-01-01",
+                    "--end-date", end_day, "--rows-per-day", str(args.rows_per_day),
+                    "--seed", "7"]  # fmt: skip
+    generate = Watch(generate_cmd, project, env)
     generate.run()
     print(
         f"(generated {args.days} x {args.rows_per_day:,} source rows in "
@@ -190,6 +219,13 @@ def main() -> None:
         "< 4 GiB",
         "same run",
     )
+
+    # The same main by configuration only: executor JVMs and a shared catalog on PostgreSQL.
+    cluster_main = on_a_cluster(work, project, env, generate_cmd, main_cmd)
+    if cluster_main is None:
+        print("SKIPPED: PostgreSQL is not installed; main on a cluster was not measured\n")
+    else:
+        report_cluster(cluster_main, main_run, main_cmd)
 
     # The Scala recipe on the same source table: the runner spark-submits its jar.
     scala_project = render(work / "scala-pipeline", "scala")
