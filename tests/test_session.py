@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sparkplate.session import classpath_config, resolve_jars, session_jars
+from sparkplate.session import classpath_config, manifest_path, resolve_jars, session_jars
 from sparkplate.versions import ICEBERG_RUNTIME
 
 
@@ -15,14 +15,11 @@ def test_a_resolved_set_is_reused_without_the_resolver(tmp_path, monkeypatch):
     for jar in jars:
         jar.parent.mkdir(parents=True, exist_ok=True)
         jar.touch()
-    manifest = tmp_path / "ivy/resolved"
-    manifest.mkdir(parents=True)
     with pytest.raises(ValueError):  # no manifest yet: the resolver is needed, and fails
         resolve_jars(("g:a:1",))
-    from sparkplate import session
-
-    key = session.hashlib.sha256(b"g:a:1").hexdigest()[:16]
-    (manifest / f"{key}.txt").write_text("g:a:1\n" + "\n".join(map(str, jars)))
+    manifest = manifest_path(("g:a:1",))
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("g:a:1\n" + "\n".join(map(str, jars)))
     assert resolve_jars(("g:a:1",)) == [str(jar) for jar in jars]
     jars[1].unlink()  # a jar gone from the cache: resolve again
     with pytest.raises(ValueError):

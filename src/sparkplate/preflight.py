@@ -30,12 +30,13 @@ def check_master(profile: Profile, master: str) -> None:
     timeout, causes = master_timeout(), []
     for address in standalone["hosts"].split(","):
         host, _, port = address.rpartition(":")
-        try:
-            with socket.create_connection((host, int(port)), timeout=timeout):
-                return
-        except (OSError, ValueError) as err:
-            causes.append(f"{address}: {err.strerror or err}" if isinstance(err, OSError) else
-                          f"{address}: no port")  # fmt: skip
+        if not port.isdigit():
+            causes.append(f"{address}: no port")
+            continue
+        refused = why_no_connection(host, int(port), timeout)
+        if refused is None:
+            return
+        causes.append(f"{address}: {refused}")
     raise profile.error(
         f"the Spark master {master} does not answer ({'; '.join(causes)}; waited up to "
         f"{timeout:g} s)",
@@ -61,16 +62,22 @@ def check_rest_catalog(profile: Profile, uri: str) -> None:
             fix="set uri: http://HOST:PORT (the server's base URL)",
         )
     timeout = master_timeout()
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return
-    except OSError as err:
+    refused = why_no_connection(host, port, timeout)
+    if refused is not None:
         raise profile.error(
-            f"the REST catalog at {uri} cannot be reached ({err.strerror or err}; waited up to "
-            f"{timeout:g} s)",
+            f"the REST catalog at {uri} cannot be reached ({refused}; waited up to {timeout:g} s)",
             key="catalog.uri",
             fix="start the catalog server or correct the uri",
-        ) from err
+        )
+
+
+def why_no_connection(host: str, port: int, timeout: float) -> str | None:
+    """None when host:port accepts a TCP connection within `timeout`, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return err.strerror or str(err)
 
 
 def check_jdbc_catalog(spark, profile: Profile, properties: dict[str, str]) -> None:

@@ -147,8 +147,11 @@ def check_warehouse(profile: Profile, warehouse: str | None, master: str) -> Non
         )
 
 
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")  # s3://, hdfs://, file:/ ...
+
+
 def is_local_path(location: str) -> bool:
-    return location.startswith("file:") or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", location)
+    return location.startswith("file:") or not URI.match(location)
 
 
 def _text(value: Any) -> str:

@@ -19,11 +19,17 @@ from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError
 from sparkplate.preflight import check_jdbc_catalog, check_master, check_rest_catalog
-from sparkplate.profiles import SAME_HOST_MASTER, Profile, check_warehouse, load_profile
+from sparkplate.profiles import (
+    SAME_HOST_MASTER,
+    URI,
+    Profile,
+    check_warehouse,
+    is_local_path,
+    load_profile,
+)
 from sparkplate.versions import ICEBERG_RUNTIME
 
 DEFAULT_CATALOG = "local"
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")  # s3://, hdfs://, file:/ ...
 
 
 def settings_from_env(
@@ -55,7 +61,7 @@ def settings_from_env(
 def _absolute(location: str | os.PathLike, base: Path | None = None) -> str:
     """A local path made absolute (from `base`); a URI (s3://, hdfs://, file:/) stays as it is."""
     text = str(location)
-    if _URI.match(text):
+    if URI.match(text):
         return text
     return str(((base or Path.cwd()) / text).resolve())
 
@@ -65,7 +71,7 @@ def spark_warehouse_dir(warehouse: str | None) -> str:
     warehouse; for one on object storage or a catalog server's, in sparkplate's cache, since
     Hadoop has no file system for s3:// (Iceberg's S3FileIO serves the tables) and nothing of
     sparkplate's is kept there."""
-    if warehouse is None or (_URI.match(warehouse) and not warehouse.startswith("file:")):
+    if warehouse is None or not is_local_path(warehouse):
         return str(cache_dir() / "spark-warehouse")
     return warehouse.rstrip("/") + "/_spark"
 
@@ -94,6 +100,12 @@ def spark_submit() -> str:
 FOUND = re.compile(r"found (\S+)#(\S+);(\S+) in ")  # Ivy: found GROUP#ARTIFACT;VERSION in REPO
 
 
+def manifest_path(coordinates: tuple[str, ...]) -> Path:
+    """Where the jars resolved for `coordinates` are listed (the first line names the set)."""
+    key = hashlib.sha256(",".join(coordinates).encode()).hexdigest()[:16]
+    return cache_dir() / "ivy" / "resolved" / f"{key}.txt"
+
+
 def resolve_jars(coordinates: tuple[str, ...]) -> list[str]:
     """The jars of Maven `coordinates` and of their dependencies, in sparkplate's cache.
 
@@ -104,8 +116,7 @@ def resolve_jars(coordinates: tuple[str, ...]) -> list[str]:
     if not coordinates:
         return []
     ivy = cache_dir() / "ivy"
-    key = hashlib.sha256(",".join(coordinates).encode()).hexdigest()[:16]
-    manifest = ivy / "resolved" / f"{key}.txt"
+    manifest = manifest_path(coordinates)
     if manifest.is_file():
         jars = manifest.read_text().split("\n")[1:]  # the first line names the coordinates
         if jars and all(Path(jar).is_file() for jar in jars):
