@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sparkplate.jobs import LazySpark, Resources, Run, check_job
+from sparkplate.jobs.sub_workflow import dates_for
+from sparkplate.params import substitute
 from sparkplate.profiles import Profile
-from sparkplate.workflow import Workflow, parse_workflow, walk
+from sparkplate.workflow import Job, Workflow, parse_workflow, walk
 
 
 def validate(path: Path, _seen: set[Path] | None = None) -> Workflow:
@@ -37,8 +40,12 @@ def run_workflow(
     warehouse: str | os.PathLike | None = None,
     profile: Profile | None = None,
     out=None,
+    job_id: str | None = None,
+    for_date: str | None = None,
 ) -> Run:
-    """Validate (top level only: it checks called workflows too) and run `path`."""
+    """Validate (top level only: it checks called workflows too) and run `path`; with `job_id`,
+    only that top-level job (a scheduler's task), and with `for_date`, only that date of its
+    `for_each_date`."""
     path = Path(path)
     wf = validate(path) if parent is None else parse_workflow(path)
     given = dict(params or {})
@@ -54,13 +61,39 @@ def run_workflow(
         out=out or (parent.out if parent else sys.stdout),
     )
     run.run_child = lambda child, child_params: run_workflow(child, child_params, parent=run)
+    jobs = wf.jobs if job_id is None else [_one_job(run, job_id, for_date)]
     run.log(f"workflow {wf.id} ({path.name}) run {run.params['run_id']} {shown}".rstrip())
     started = time.perf_counter()
     try:
-        for job in wf.jobs:
+        for job in jobs:
             run.run_job(job)
     finally:
         if parent is None:  # the workflows it called are done too
             run.resources.close()
     run.log(f"workflow {wf.id} succeeded in {time.perf_counter() - started:.1f} s")
     return run
+
+
+def _one_job(run: Run, job_id: str | None, for_date: str | None) -> Job:
+    """The top-level job `job_id`; with `for_date`, narrowed to that one of its dates."""
+    wf = run.workflow
+    ids = [job.id for job in wf.jobs]
+    if job_id not in ids:
+        raise wf.error(
+            f"no top-level job '{job_id}'", key="workflow.jobs", fix="use one of: " + ", ".join(ids)
+        )
+    job = wf.jobs[ids.index(job_id)]
+    if for_date is None:
+        return job
+    each = job.spec.get("for_each_date")
+    if job.type != "Workflow" or not each:
+        raise wf.error(f"job '{job_id}' has no for_each_date", key=job.key,
+                       fix="drop --for-date")  # fmt: skip
+    where = f"{job.key}.for_each_date"
+    dates = dates_for(substitute(each, run.params, wf.path, where), wf.path, where)
+    if for_date not in dates:
+        raise wf.error(
+            f"--for-date {for_date} is not one of the job's dates ({dates[0]}..{dates[-1]})",
+            key=where,
+        )
+    return replace(job, spec={**job.spec, "for_each_date": {"start": for_date, "end": for_date}})

@@ -14,6 +14,9 @@ from typing import Any
 from sparkplate.errors import SparkplateError
 
 PARAM_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Any ${...}: what is not a parameter (`${sparkplate.jar.x}`, `${a.b}`, `${}`) is refused, never
+# passed through as text.
+ANY_REF = re.compile(r"\$\{([^}]*)\}")
 # Parameters every run has without declaring them.
 BUILTIN_PARAMS = ("run_id", "workflow_id", "project_dir")
 
@@ -59,9 +62,9 @@ def substitute(value: Any, params: dict[str, str], file: object = None, where: s
 
 
 def references(value: Any, where: str):
-    """Yield (key path, parameter name) for every ${...} in `value`."""
+    """Yield (key path, what is inside the braces) for every ${...} in `value`."""
     if isinstance(value, str):
-        for match in PARAM_REF.finditer(value):
+        for match in ANY_REF.finditer(value):
             yield where, match[1]
     elif isinstance(value, dict):
         for k, v in value.items():

@@ -20,16 +20,19 @@ This module knows the file's shape only: each job is checked against its type by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sparkplate.errors import SparkplateError
 from sparkplate.params import BUILTIN_PARAMS, new_run_id, references
 from sparkplate.yamlfile import load_yaml
 
-# `trigger` and `notifications` are for the scheduler; the local runner only checks their place.
+# `trigger` and `notifications` are for the scheduler: `sparkplate project deploy` makes them the
+# Airflow DAG's schedule and failure callback; a local run does not use them.
 WORKFLOW_KEYS = ("id", "description", "owner", "trigger", "notifications", "params", "jobs")
 
 
@@ -48,6 +51,9 @@ class Workflow:
     id: str
     params: dict[str, str | None]  # declared parameters and their defaults
     jobs: list[Job]
+    owner: str | None = None
+    trigger: dict[str, Any] = field(default_factory=dict)  # for a scheduler: schedule, timezone
+    notifications: dict[str, Any] = field(default_factory=dict)  # on_failure: [who]
 
     @property
     def project_dir(self) -> Path:
@@ -120,6 +126,7 @@ def _parse_jobs(entries: Any, key: str, wf_path: Path) -> list[Job]:
                     f"missing key '{required}'", file=wf_path, key=f"{entry_key}.{required}"
                 )
         job_id = str(spec["id"])
+        _check_id(job_id, wf_path, f"{entry_key}.id")
         if job_id in seen:
             raise SparkplateError(
                 f"duplicate job id '{job_id}'",
@@ -146,16 +153,10 @@ def parse_workflow(path: Path) -> Workflow:
             "the file must have a top-level `workflow:` mapping", file=path, key="workflow"
         )
     spec = doc["workflow"]
-    for key in spec:
-        if key not in WORKFLOW_KEYS:
-            raise SparkplateError(
-                f"unknown key '{key}'",
-                file=path,
-                key=f"workflow.{key}",
-                fix="allowed keys: " + ", ".join(WORKFLOW_KEYS),
-            )
+    _known_keys(spec, WORKFLOW_KEYS, path, "workflow")
     if not spec.get("id"):
         raise SparkplateError("missing key 'id'", file=path, key="workflow.id")
+    _check_id(str(spec["id"]), path, "workflow.id")
     params = spec.get("params") or {}
     if not isinstance(params, dict):
         raise SparkplateError(
@@ -163,9 +164,40 @@ def parse_workflow(path: Path) -> Workflow:
         )
     params = {str(k): (None if v is None else str(v)) for k, v in params.items()}
     jobs = _parse_jobs(spec.get("jobs"), "workflow.jobs", path)
-    wf = Workflow(path=path, id=str(spec["id"]), params=params, jobs=jobs)
+    for key in ("trigger", "notifications"):
+        if not isinstance(spec.get(key) or {}, dict):
+            raise SparkplateError(f"'{key}' must be a mapping", file=path, key=f"workflow.{key}")
+    _check_trigger(spec.get("trigger") or {}, path)
+    notify = (spec.get("notifications") or {}).get("on_failure")
+    if notify is not None and not (
+        isinstance(notify, str)
+        or (isinstance(notify, list) and all(isinstance(n, str) for n in notify))
+    ):
+        raise SparkplateError(
+            "on_failure must name whom to notify: a name or a list of names",
+            file=path,
+            key="workflow.notifications.on_failure",
+        )
+    wf = Workflow(
+        path=path,
+        id=str(spec["id"]),
+        params=params,
+        jobs=jobs,
+        owner=str(spec["owner"]) if spec.get("owner") else None,
+        trigger=dict(spec.get("trigger") or {}),
+        notifications=dict(spec.get("notifications") or {}),
+    )
     known = set(params) | set(BUILTIN_PARAMS)
-    for where, name in references(spec.get("jobs"), "workflow.jobs"):
+    found = [*references(spec.get("params"), "workflow.params"),
+             *references(spec.get("jobs"), "workflow.jobs")]  # fmt: skip
+    for where, name in found:
+        if name.startswith("sparkplate."):
+            raise wf.error(
+                f"${{{name}}} is an asset reference, which only rendering fills in",
+                key=where,
+                fix="render the workflows (sparkplate project render) and run the rendered "
+                "file in .workflows/, or deploy them (sparkplate project deploy)",
+            )
         if name not in known:
             raise wf.error(
                 f"unknown parameter ${{{name}}}",
@@ -173,6 +205,61 @@ def parse_workflow(path: Path) -> Workflow:
                 fix=f"declare it under workflow.params (declared: {', '.join(params) or 'none'})",
             )
     return wf
+
+
+# Workflow and job ids name DAGs, tasks and folders: no spaces, slashes or `..`.
+ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
+TRIGGER_KEYS = ("schedule", "timezone")
+CRON_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
+
+
+def _known_keys(mapping: dict, allowed: tuple[str, ...], path: Path, where: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise SparkplateError(
+                f"unknown key '{key}'",
+                file=path,
+                key=f"{where}.{key}",
+                fix="allowed keys: " + ", ".join(allowed),
+            )
+
+
+def _check_id(value: str, path: Path, key: str) -> None:
+    if not ID.match(value) or ".." in value:
+        raise SparkplateError(
+            f"{value!r} cannot be an id",
+            file=path,
+            key=key,
+            fix="use letters, digits, '_', '-' and '.' (no '..'), starting with a letter, a "
+            "digit or '_'",
+        )
+
+
+def _check_trigger(trigger: dict, path: Path) -> None:
+    """What a scheduler would only find out when it loads the deployed workflow."""
+    _known_keys(trigger, TRIGGER_KEYS, path, "workflow.trigger")
+    timezone = trigger.get("timezone")
+    if timezone is not None:
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SparkplateError(
+                f"unknown timezone {timezone!r}",
+                file=path,
+                key="workflow.trigger.timezone",
+                fix="use an IANA name such as UTC or Europe/Amsterdam",
+            ) from None
+    schedule = trigger.get("schedule")
+    if schedule is not None and not (
+        isinstance(schedule, str) and (schedule in CRON_PRESETS or len(schedule.split()) == 5)
+    ):
+        raise SparkplateError(
+            f"schedule {schedule!r} is not a cron expression",
+            file=path,
+            key="workflow.trigger.schedule",
+            fix='five fields, "minute hour day month weekday" (e.g. "0 6 * * *"), or one of '
+            + ", ".join(CRON_PRESETS),
+        )
 
 
 def walk(jobs: list[Job]):
