@@ -6,6 +6,7 @@ by name may give a second copy) nor from each other (a test module is no library
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import copier
@@ -87,3 +88,21 @@ def add_to_wap(project: Path, *, audit: str = "", job: str = "") -> None:
     if job:
         text = text.replace("        audits:\n", f"          - job: {job}\n        audits:\n")
     path.write_text(text)
+
+
+# --- git repositories of pipelines (`sparkplate project`) ----------------------------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def commit(repo: Path, message: str = "change") -> str:
+    """Commit everything; the new commit's first 8 hex digits, as asset ids name it."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")[:8]

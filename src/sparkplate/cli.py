@@ -83,12 +83,31 @@ def _profile(folder: str | Path):
     help="A workflow parameter; repeat for several.",
 )
 @warehouse_option
-def run(workflow: str, params: dict[str, str], warehouse: str) -> None:
+@click.option(
+    "--job", "job_id", metavar="ID", help="Run only this top-level job (a scheduler task)."
+)
+@click.option(
+    "--for-date",
+    metavar="YYYY-MM-DD",
+    help="With --job of a for_each_date Workflow job: run only this one of its dates.",
+)
+def run(
+    workflow: str, params: dict[str, str], warehouse: str, job_id: str | None, for_date: str | None
+) -> None:
     """Run a workflow file (e.g. main.sch.yaml), on the chosen profile's Spark and catalog."""
     from sparkplate.engine import run_workflow
 
+    if for_date and not job_id:
+        raise click.UsageError("--for-date needs --job")
     profile = _profile(Path(workflow).resolve().parent)
-    run_workflow(Path(workflow), params, warehouse=warehouse, profile=profile)
+    run_workflow(
+        Path(workflow),
+        params,
+        warehouse=warehouse,
+        profile=profile,
+        job_id=job_id,
+        for_date=for_date,
+    )
 
 
 @main.command()
@@ -263,6 +282,78 @@ def sample_workflow(recipe, target_path, workflow_shortname, workflow_id, source
         )
     elif not source.updatable:
         click.echo(f"\nnote: {source.path} is not a git repository: Copier cannot update from it.")
+
+
+@main.group()
+def project() -> None:
+    """Manage a repository of pipelines: list, test, render, deploy, roll back."""
+
+
+def _repository():
+    from sparkplate.project.repo import open_repository
+
+    return open_repository(Path.cwd())
+
+
+@project.command("init")
+def project_init() -> None:
+    """Write a sparkplate.yaml with `deploy:` settings at the repository's root."""
+    from sparkplate.project.commands import init
+
+    init(Path.cwd(), click.echo)
+
+
+@project.command("list")
+@click.argument("what", required=False)
+@click.option("--namespace", help="With --deployed: only this namespace.")
+@click.option("--deployed", is_flag=True, help="List what is deployed, not what is here.")
+def project_list(what: str | None, namespace: str | None, deployed: bool) -> None:
+    """List the repository's assets and workflows (WHAT: assets or workflows), or with
+    --deployed the deployed builds of a kind (jars, wheels, sqls, rs) or the deployed workflows."""
+    from sparkplate.project.commands import list_deployed, list_project
+
+    if deployed:
+        list_deployed(_repository(), what or "", namespace, click.echo)
+    elif what not in (None, "assets", "workflows"):
+        raise click.BadParameter(f"{what!r}: use assets or workflows (or --deployed)")
+    else:
+        list_project(_repository(), what, click.echo)
+
+
+@project.command("render")
+def project_render() -> None:
+    """Render every workflow into .workflows/ with asset references filled in."""
+    from sparkplate.project.commands import render_all
+
+    render_all(_repository(), click.echo)
+
+
+@project.command("test")
+def project_test() -> None:
+    """Run every project's unit tests, then render and validate every workflow."""
+    from sparkplate.project.commands import test
+
+    if not test(_repository(), click.echo):
+        raise CheckFailed("project test failed", fix="see the FAILED lines above")
+
+
+@project.command("deploy")
+@click.option("--allow-dirty", is_flag=True, help="Deploy uncommitted changes (ids lie).")
+def project_deploy(allow_dirty: bool) -> None:
+    """Build and publish every asset, bundle every workflow and switch them in."""
+    from sparkplate.project.deploy import deploy
+
+    deploy(_repository(), click.echo, allow_dirty=allow_dirty)
+
+
+@project.command("rollback")
+@click.argument("workflow_id")
+@click.option("--to", "version", type=int, help="The bundle version (default: the previous).")
+def project_rollback(workflow_id: str, version: int | None) -> None:
+    """Make an earlier bundle of WORKFLOW_ID (its DAG id) current again."""
+    from sparkplate.project.commands import rollback
+
+    rollback(_repository(), workflow_id, version, click.echo)
 
 
 def _warehouse(spark) -> str:

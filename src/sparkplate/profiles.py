@@ -79,6 +79,8 @@ def load_profile(name: str | None = None, start: Path | None = None) -> Profile:
         return Profile()
     document = load_yaml(path)
     profiles = document.get("profiles") if isinstance(document, dict) else None
+    if profiles is None and isinstance(document, dict) and "deploy" in document:
+        profiles = {}  # a repository's file with deploy settings only
     if not isinstance(profiles, dict):
         raise SparkplateError(
             "expected a mapping `profiles:` of profile names to their settings",
