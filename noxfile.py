@@ -5,6 +5,7 @@
 - unit:          only the tests that need no Spark, Copier, Maven or R (seconds; not in `nox`)
 - e2e(recipe):   render a recipe into a temp dir and run the generated project's own `nox`
 - update:        copier update of every recipe from the previous release, then its own `nox`
+- airflow:       `sparkplate project deploy` of three pipelines to a real Apache Airflow, run there
 - bench:         figures for the generated project's speed and memory (prints, asserts nothing)
 """
 
@@ -19,13 +20,15 @@ import yaml  # copier and its pip install bring it; .ci/run installs it next to 
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "tests", "e2e", "update", "bench"]
+nox.options.sessions = ["lint", "tests", "e2e", "update", "airflow", "bench"]
 
 REPO = Path(__file__).parent
 # The recipes copier.yml offers (its `recipes` facts); each is rendered and run end to end.
 RECIPES = list(yaml.safe_load((REPO / "copier.yml").read_text())["recipes"]["default"])
 # The markers of everything slow (pyproject.toml registers them); `unit` runs the rest.
-SLOW = ["spark", "render", "maven", "r", "update"]
+SLOW = ["spark", "render", "maven", "r", "update", "airflow"]
+# The scheduler deployments are tested on; only the `airflow` session installs it.
+AIRFLOW = "apache-airflow>=3.1,<4"
 
 
 @nox.session
@@ -38,7 +41,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not update", *session.posargs)
+    session.run("pytest", "-m", "not update and not airflow", *session.posargs)
 
 
 @nox.session
@@ -54,6 +57,17 @@ def update(session: nox.Session) -> None:
     """copier update from the previous release (or a fixture tag) to this working tree."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "update", "tests/test_update.py", *session.posargs)
+
+
+@nox.session
+def airflow(session: nox.Session) -> None:
+    """Deploy pipelines with `sparkplate project deploy` and run their DAGs in Apache Airflow."""
+    session.install("-e", ".[test]")
+    # Compiled once here: this machine's Python may not write bytecode, and every `airflow`
+    # command would then compile Airflow again (seconds each).
+    compiled = ["--compile-bytecode"] if session.venv_backend == "uv" else []
+    session.install(*compiled, AIRFLOW)
+    session.run("pytest", "-m", "airflow", "tests/test_airflow.py", *session.posargs)
 
 
 @nox.session
