@@ -41,7 +41,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not update and not airflow", *session.posargs)
+    # The slowest tests' times in every CI log: where CI's minutes go.
+    session.run("pytest", "-m", "not update and not airflow", "--durations=15", *session.posargs)
 
 
 @nox.session
@@ -67,7 +68,9 @@ def airflow(session: nox.Session) -> None:
     # command would then compile Airflow again (seconds each).
     compiled = ["--compile-bytecode"] if session.venv_backend == "uv" else []
     session.install(*compiled, AIRFLOW)
-    session.run("pytest", "-m", "airflow", "tests/test_airflow.py", *session.posargs)
+    session.run(
+        "pytest", "-m", "airflow", "--durations=5", "tests/test_airflow.py", *session.posargs
+    )
 
 
 @nox.session
