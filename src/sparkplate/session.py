@@ -18,6 +18,7 @@ import pyspark
 from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError
+from sparkplate.files import write_atomically
 from sparkplate.preflight import check_jdbc_catalog, check_master, check_rest_catalog
 from sparkplate.profiles import (
     SAME_HOST_MASTER,
@@ -138,9 +139,7 @@ def resolve_jars(coordinates: tuple[str, ...]) -> list[str]:
         said = [line for line in lines if "not found" in line or "ERROR" in line] or lines[-1:]
         raise ValueError(said[0].strip() if said else f"spark-submit exit {done.returncode}")
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    partial = manifest.with_name(f"{manifest.name}.{os.getpid()}")  # then renamed: runs at once
-    partial.write_text("\n".join([",".join(coordinates), *jars]))  # never read half a file
-    partial.replace(manifest)
+    write_atomically(manifest, "\n".join([",".join(coordinates), *jars]))  # runs at once
     return jars
 
 

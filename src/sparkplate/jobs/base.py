@@ -39,6 +39,7 @@ class JobType:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # keys naming files relative to the project
+    built: tuple[str, ...] = ()  # keys naming project files a build makes (not checked to exist)
     mappings: tuple[str, ...] = ()  # keys whose value must be a mapping
     template: bool = False  # declared as `- template:`, wrapping jobs of its own
     writes_on_branch: bool = False  # may run inside a `wap` template

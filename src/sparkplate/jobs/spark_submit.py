@@ -200,6 +200,7 @@ def check_main_class(wf: Workflow, job: Job) -> None:
     required=("jar", "class"),
     optional=("params", "pom"),
     files=("pom",),
+    built=("jar",),
     mappings=("params",),
     writes_on_branch=True,
     check=check_main_class,

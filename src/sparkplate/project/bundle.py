@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sparkplate.errors import SparkplateError
+from sparkplate.files import write_atomically
 
 COMPLETE = "bundle.json"
 
@@ -76,9 +77,7 @@ def complete(bundle: Bundle, record: dict) -> None:
         "created": datetime.now(timezone.utc).isoformat(),
         **record,
     }
-    partial = bundle.folder / (COMPLETE + ".partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(bundle.folder / COMPLETE)
+    write_atomically(bundle.folder / COMPLETE, json.dumps(record, indent=2) + "\n")
 
 
 def _complete(bundles: Path, dag_id: str) -> dict[int, Bundle]:

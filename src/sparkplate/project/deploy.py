@@ -47,7 +47,6 @@ from sparkplate.project.repo import (
 from sparkplate.workflow import ID, parse_workflow
 from sparkplate.yamlfile import load_yaml
 
-GROUPS = (("Python Assets", "python"), ("Maven Assets", "maven"), ("Script Assets", "scripts"))
 SPARKPLATE = (sys.executable, "-m", "sparkplate.cli")  # what tasks run, unless airflow.command
 
 
@@ -67,8 +66,12 @@ def dag_id_for(workflow_id: str, facts: GitFacts, default_branch: str) -> str:
 def publish_assets(repo: Repository, facts: GitFacts, registry, say) -> dict[Source, Deployed]:
     published = {}
     with tempfile.TemporaryDirectory(prefix="sparkplate-build-") as scratch:
-        for title, attribute in GROUPS:
-            sources = getattr(repo, attribute)
+        groups = (
+            ("Python Assets", repo.python),
+            ("Maven Assets", repo.maven),
+            ("Script Assets", repo.scripts),
+        )
+        for title, sources in groups:
             if not sources:
                 continue
             built = {}

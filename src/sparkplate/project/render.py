@@ -22,14 +22,13 @@ from typing import Any
 import yaml
 
 from sparkplate.errors import SparkplateError
+from sparkplate.files import write_atomically
 from sparkplate.jobs import JOB_TYPES
 from sparkplate.project.build import unpack
 from sparkplate.project.registry import ASSET_TYPES, EXTENSIONS, AssetId, Deployed, Registry
 from sparkplate.yamlfile import load_yaml
 
 ASSET_REF = re.compile(r"\$\{(sparkplate\.[^}]*)\}")
-# Job keys naming a file a build makes rather than one in the repository.
-BUILT_KEYS = {"SparkSubmit": ("jar",)}
 
 
 class Assets:
@@ -145,7 +144,7 @@ def _rewrite_jobs(entries: list, rewrite: Rewrite) -> None:
         if kind is None:
             continue
         # Built keys first: their rewrite may read a key (the pom) that a later one drops.
-        keys = (*BUILT_KEYS.get(kind.name, ()), *kind.files, *([kind.calls] if kind.calls else []))
+        keys = (*kind.built, *kind.files, *([kind.calls] if kind.calls else []))
         for key in dict.fromkeys(keys):
             value = spec.get(key)
             if isinstance(value, str) and "${" not in value and not Path(value).is_absolute():
@@ -158,8 +157,5 @@ def _rewrite_jobs(entries: list, rewrite: Rewrite) -> None:
 def write_rendered(document: dict, target: Path, header: str) -> Path:
     """Write atomically: a reader sees the old file or the whole new one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
     text = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
-    partial.write_text("".join(f"# {line}\n" for line in header.splitlines()) + text)
-    partial.replace(target)
-    return target
+    return write_atomically(target, "".join(f"# {line}\n" for line in header.splitlines()) + text)
