@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sparkplate.errors import SparkplateError
-from sparkplate.sqlscript import run_sql_file, statements
+from sparkplate.sqlscript import run_sql_file, statements, unknown_variables
+from sparkplate.sqltext import read_ddl_columns
 
 SCRIPT = """-- a comment with an apostrophe: it's fine
 CREATE SCHEMA IF NOT EXISTS ${db};
@@ -60,3 +61,64 @@ def test_an_error_names_the_file_and_the_line(spark, tmp_path, broken, rows, spa
     assert message.startswith(f"{script}:7: ")  # the line of the SELECT in the file
     assert spark_says in message
     assert " pos " not in message  # Spark's position within the statement is replaced
+
+
+# --- block comments -----------------------------------------------------------------------------
+
+
+def test_a_block_comment_splits_nothing_and_keeps_line_numbers():
+    text = "/* Owner: data-engineering;\n   it's ours */\nSELECT 1; /* a /* b; */ */ SELECT 2;\n"
+
+    assert statements(text) == [(3, "SELECT 1"), (3, "SELECT 2")]
+
+
+def test_a_block_comment_after_an_apostrophe_line_still_splits():
+    assert [s for _, s in statements("/* it's */ SELECT 1; SELECT 2;")] == ["SELECT 1", "SELECT 2"]
+
+
+def test_a_variable_in_a_block_comment_is_not_a_reference():
+    text = "/* run with ${x};\n   see ${y} */\nSELECT ${date} /* ${z} */, ${top_n}"
+
+    assert unknown_variables(text, {"date"}) == [(3, "top_n")]
+
+
+def test_an_unclosed_block_comment_stops_the_run_naming_the_file(tmp_path):
+    script = tmp_path / "ddl.sql"
+    script.write_text("CREATE TABLE t (id INT);\n/* Owner: data-engineering; it's ours\n")
+
+    # The check comes before any statement runs: no Spark session is needed to see it.
+    with pytest.raises(SparkplateError) as raised:
+        run_sql_file(None, script, {})
+
+    assert str(raised.value).startswith(f"{script}: unclosed /* comment at line 2")
+
+
+DDL = """/* Owner: data-engineering; reviewed 2024-03 (it's the team's table).
+   /* Nested: ${not_a_param} -- and a dash pair */ still the same comment */
+CREATE TABLE IF NOT EXISTS ${db}.top_titles (
+    title_id INT NOT NULL COMMENT 'the title\\'s id',
+    views MAP<STRING, INT> COMMENT 'by country; e.g. {US: 3}',
+    ranks ARRAY<STRUCT<day: DATE, rank: INT>>, /* ; */
+    amount DECIMAL(10, 2)
+) USING iceberg;
+"""
+
+
+@pytest.mark.spark
+def test_a_ddl_file_with_block_comments_and_nested_types_creates_its_table(spark, tmp_path):
+    ddl = tmp_path / "top_titles.sql"
+    ddl.write_text(DDL)
+    spark.sql("CREATE SCHEMA IF NOT EXISTS sqlscript_ddl")
+
+    run_sql_file(spark, ddl, {"db": "sqlscript_ddl"})  # as a `type: Spark` DDL job runs it
+
+    schema = spark.table("sqlscript_ddl.top_titles").schema
+    spark_types = {f.name: f.dataType.simpleString().upper() for f in schema.fields}
+    assert spark_types == {
+        "title_id": "INT",
+        "views": "MAP<STRING,INT>",
+        "ranks": "ARRAY<STRUCT<DAY:DATE,RANK:INT>>",
+        "amount": "DECIMAL(10,2)",
+    }
+    # What validation reads without Spark is what Spark made (field names compared as Spark does).
+    assert {k: v.upper() for k, v in read_ddl_columns(ddl).items()} == spark_types

@@ -18,18 +18,26 @@ from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError, spark_message
 from sparkplate.params import PARAM_REF
-from sparkplate.sqltext import split_top_level, strip_comments
+from sparkplate.sqltext import UnclosedComment, split_top_level, strip_comments
 
 # Where Spark says the error is, relative to the statement: "(line 2, pos 5)" or "; line 2 pos 5".
 _POSITION = re.compile(r"\s*[(;]?\s*line (\d+),? pos (\d+)\)?;?")
 
 
-def statements(text: str) -> list[tuple[int, str]]:
+def _without_comments(text: str, file: object) -> str:
+    try:
+        return strip_comments(text)
+    except UnclosedComment as err:  # Spark would split nothing and fail far from the cause
+        raise err.error(file) from None
+
+
+def statements(text: str, file: object = None) -> list[tuple[int, str]]:
     """(first line in the file, statement) for each statement; comments dropped.
 
-    Dropping a comment keeps its line break, so line numbers stay those of the file.
+    Dropping a comment keeps its line breaks, so line numbers stay those of the file. An
+    unclosed `/*` is a SparkplateError naming `file`.
     """
-    code = strip_comments(text)
+    code = _without_comments(text, file)
     found, searched_to = [], 0
     for statement in split_top_level(code, ";"):
         start = code.index(statement, searched_to)
@@ -54,12 +62,17 @@ def session_variables(spark: SparkSession, values: Mapping[str, object]) -> Iter
                 spark.conf.set(name, value)
 
 
-def unknown_variables(text: str, known: Iterable[str]) -> list[tuple[int, str]]:
-    """(line, name) of every `${name}` outside comments that is not in `known`."""
+def unknown_variables(
+    text: str, known: Iterable[str], file: object = None
+) -> list[tuple[int, str]]:
+    """(line, name) of every `${name}` outside comments that is not in `known`.
+
+    An unclosed `/*` is a SparkplateError naming `file`.
+    """
     known = set(known)
     return [
         (number, match[1])
-        for number, line in enumerate(strip_comments(text).splitlines(), start=1)
+        for number, line in enumerate(_without_comments(text, file).splitlines(), start=1)
         for match in PARAM_REF.finditer(line)
         if match[1] not in known
     ]
@@ -69,7 +82,7 @@ def run_sql_file(spark: SparkSession, path: Path, params: Mapping[str, object]) 
     """Run every statement of `path` in order, with `params` as `${...}` variables."""
     path = Path(path)
     text = path.read_text()
-    for line, name in unknown_variables(text, params)[:1]:
+    for line, name in unknown_variables(text, params, path)[:1]:
         # Spark would substitute an empty string: stop before that.
         raise SparkplateError(
             f"${{{name}}} has no value",
@@ -77,7 +90,7 @@ def run_sql_file(spark: SparkSession, path: Path, params: Mapping[str, object]) 
             fix=f"pass {name}=... (given: {', '.join(sorted(params)) or 'nothing'})",
         )
     with session_variables(spark, params):
-        for first_line, statement in statements(text):
+        for first_line, statement in statements(text, path):
             try:
                 spark.sql(statement)
             except (PySparkException, Py4JJavaError) as err:

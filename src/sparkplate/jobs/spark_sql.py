@@ -15,7 +15,7 @@ def check_script_params(wf: Workflow, job: Job) -> None:
         return
     script = wf.project_dir / str(job.spec["script"])
     known = set(wf.params) | set(BUILTIN_PARAMS) | set(job.spec.get("params") or {})
-    for number, name in unknown_variables(script.read_text(), known)[:1]:
+    for number, name in unknown_variables(script.read_text(), known, script)[:1]:
         raise SparkplateError(
             f"unknown parameter ${{{name}}} at line {number}",
             file=script,
