@@ -6,17 +6,14 @@ table, loaded once) without seeing each other's data, branches or high-water mar
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from helpers import (
     AUDITS,
     add_to_wap,
+    attach_warehouse,
     audit_rows,
     branches,
     execute,
@@ -25,9 +22,10 @@ from helpers import (
     render,
     rows_by_date,
 )
+from helpers import run_cli as cli
 
 from sparkplate.errors import AuditFailed, SparkplateError
-from sparkplate.mocks import differences, write_table
+from sparkplate.mocks import differences
 from sparkplate.params import new_run_id
 
 pytestmark = pytest.mark.spark
@@ -170,37 +168,11 @@ def main(args, spark):
 """
 
 
-def cli(project: Path, warehouse: Path, workflow: str, **params) -> subprocess.CompletedProcess:
-    """`sparkplate run` in its own process, as a scheduler would start it."""
-    args = [arg for k, v in {"top_n": 3, **params}.items() for arg in ("-p", f"{k}={v}")]
-    return subprocess.run(
-        [
-            Path(sys.executable).with_name("sparkplate"),
-            "run",
-            workflow,
-            *args,
-            "--warehouse",
-            warehouse,
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        # C1 only: these JVMs live for seconds, and start about 40% faster without C2.
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"},
-    )
-
-
 def test_killed_run_leaves_main_alone(spark, source, project, tmp_path):
     # A second catalog on the shared session reads the CLI's warehouse; with its table cache off
     # it sees every commit the other processes make.
     warehouse, catalog = tmp_path / "cli_warehouse", "cli"
-    spark.conf.set(f"spark.sql.catalog.{catalog}", "org.apache.iceberg.spark.SparkCatalog")
-    spark.conf.set(f"spark.sql.catalog.{catalog}.type", "hadoop")
-    spark.conf.set(f"spark.sql.catalog.{catalog}.warehouse", str(warehouse))
-    spark.conf.set(f"spark.sql.catalog.{catalog}.cache-enabled", "false")
-    for mock in source.sources():
-        write_table(spark, dataclasses.replace(mock, table=f"{catalog}.{mock.table}"))
+    attach_warehouse(spark, catalog, warehouse, source)
     table = f"{catalog}.sample_db.sparkplate_sample_results"
     (project / "src" / "crash.py").write_text(CRASH)
     original = (project / "main.sch.yaml").read_text()

@@ -11,7 +11,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
 from sparkplate import __version__
-from sparkplate.errors import CheckFailed, SparkplateError, spark_message
+from sparkplate.errors import CheckFailed, SparkplateError, java_fix, os_error, spark_message
 
 warehouse_option = click.option(
     "--warehouse",
@@ -46,8 +46,15 @@ class Cli(click.Group):
             click.secho(f"error: {err}", fg="red", err=True)
             sys.exit(2)
         except (PySparkException, Py4JJavaError) as err:
-            click.secho(f"error: Spark: {spark_message(err)}", fg="red", err=True)
+            message = spark_message(err)
+            fix = java_fix(message)
+            click.secho(
+                f"error: Spark: {message}" + (f"\n  fix: {fix}" if fix else ""), fg="red", err=True
+            )
             sys.exit(1)
+        except OSError as err:  # a folder not writable, a full disk: name the path and the fix
+            click.secho(f"error: {os_error(err)}", fg="red", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=Cli)
@@ -391,6 +398,12 @@ def table_show(name: str, limit: int, warehouse: str) -> None:
         )
     refs = iceberg.ref_snapshots(spark, name)
     click.echo("refs: " + ", ".join(f"{ref}={snapshot}" for ref, snapshot in refs.items()))
+    stray = [ref for ref in refs if ref.startswith(iceberg.WAP_PREFIX)]
+    if stray:
+        click.echo(
+            "WAP branches not published (a run in progress, or one that was killed; the next "
+            "run on the table drops a killed run's): " + ", ".join(stray)
+        )
     hwm = iceberg.read_hwm(spark, name)
     click.echo(
         "high-water mark: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 
 
@@ -57,6 +58,42 @@ def _java_message(java) -> str:
 
 def _first_line(text: str) -> str:
     return re.split(r"\n\n== SQL ==|;\n'|\n", text.strip(), maxsplit=1)[0].strip()
+
+
+# What to do about the failures a disk or a folder causes, by errno.
+_OS_FIXES = {
+    errno.EACCES: "make it writable (and readable) by the user running sparkplate, "
+    "or point --warehouse somewhere that is",
+    errno.EPERM: "make it writable (and readable) by the user running sparkplate, "
+    "or point --warehouse somewhere that is",
+    errno.EROFS: "the file system is read-only: point --warehouse at a writable one",
+    errno.ENOSPC: "free some disk space (or give the warehouse a larger disk), then run again; "
+    "a run publishes all of a date or nothing",
+    errno.EDQUOT: "the disk quota is used up: free some space, then run again",
+    errno.ENOENT: "check the path (a folder that does not exist?)",
+}
+# The same causes, as Java says them in an exception's message.
+_JAVA_FIXES = {
+    "No space left on device": _OS_FIXES[errno.ENOSPC],
+    "Permission denied": _OS_FIXES[errno.EACCES],
+    "Read-only file system": _OS_FIXES[errno.EROFS],
+    "Disk quota exceeded": _OS_FIXES[errno.EDQUOT],
+}
+
+
+def os_error(err: OSError, doing: str = "") -> SparkplateError:
+    """An OSError as a SparkplateError naming the path, what failed and the fix."""
+    path = err.filename if err.filename is not None else None
+    reason = err.strerror or str(err)
+    message = f"could not {doing}: {reason}" if doing else reason
+    return SparkplateError(
+        message, file=path, fix=_OS_FIXES.get(err.errno, "check the path and its permissions")
+    )
+
+
+def java_fix(message: str) -> str | None:
+    """The fix for a Spark failure whose cause is the disk or a folder, if it is one of those."""
+    return next((fix for said, fix in _JAVA_FIXES.items() if said in message), None)
 
 
 class CheckFailed(SparkplateError):

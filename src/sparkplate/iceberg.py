@@ -10,17 +10,19 @@ Facts this relies on (Spark 3.5, Iceberg 1.5+):
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pyspark.sql import DataFrame, SparkSession
 
+from sparkplate import faults, locks
 from sparkplate.errors import SparkplateError
 from sparkplate.sqltext import quote_string
 
@@ -95,7 +97,11 @@ def branch_name(partition: str, run_id: str) -> str:
 
 def _refs(spark: SparkSession, table: str) -> dict:
     """{ref name: Iceberg SnapshotRef}, branches and tags, from the table's current metadata."""
-    refs = _java_table(spark, table).refs()
+    return _refs_of(_java_table(spark, table))
+
+
+def _refs_of(jtable) -> dict:
+    refs = jtable.refs()
     return {name: refs.get(name) for name in refs.keySet()}
 
 
@@ -125,31 +131,106 @@ def drop_branch(spark: SparkSession, table: str, branch: str) -> None:
     spark.sql(f"ALTER TABLE {table} DROP BRANCH IF EXISTS `{branch}`")
 
 
-@contextmanager
-def table_lock(spark: SparkSession, table: str) -> Iterator[None]:
-    """One WAP at a time per table, across processes, when the warehouse is a local folder.
+def qualified_name(spark: SparkSession, table: str) -> str:
+    """`db.t` as `catalog.db.t`, so that both spellings of one table share its lock."""
+    name = table.replace("`", "").lower()
+    return name if name.count(".") >= 2 else f"{spark.catalog.currentCatalog()}.{name}"
 
-    The Hadoop catalog is not safe for concurrent commits, and a run drops the WAP branches of
-    killed runs: with this lock held, any other branch of the table is not a live run's.
-    Catalogs elsewhere (a metastore, REST, JDBC) are left to their own commit protocol.
+
+def _local_path(location: str) -> Path | None:
+    """The local folder a warehouse or table location names, or None for object storage."""
+    if location.startswith("file:"):
+        return Path(re.sub(r"^file:(//)?", "", location))
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", location):
+        return None
+    return Path(location)
+
+
+def _catalog_conf(spark: SparkSession, table: str, key: str) -> str | None:
+    catalog = qualified_name(spark, table).split(".")[0]
+    return spark.conf.get(f"spark.sql.catalog.{catalog}.{key}", None)
+
+
+def check_location(spark: SparkSession, table: str, jtable) -> None:
+    """Refuse a table of a Hadoop catalog whose files live outside the catalog's warehouse.
+
+    Iceberg keeps absolute paths: a project copied with its warehouse (`cp -a`) still points at
+    the original's files, and a write would land in the original project.
     """
-    catalog = table.split(".")[0] if table.count(".") >= 2 else spark.catalog.currentCatalog()
-    warehouse = spark.conf.get(f"spark.sql.catalog.{catalog}.warehouse", None)
-    if not warehouse or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", warehouse):
+    warehouse = _catalog_conf(spark, table, "warehouse")
+    if _catalog_conf(spark, table, "type") != "hadoop" or not warehouse:
+        return  # a metastore, REST or JDBC catalog may place tables anywhere
+    ours, theirs = _local_path(warehouse), _local_path(str(jtable.location()))
+    if ours is None or theirs is None:
+        inside = str(jtable.location()).rstrip("/").startswith(warehouse.rstrip("/") + "/")
+    else:
+        inside = theirs.resolve().is_relative_to(ours.resolve())
+    if not inside:
+        raise SparkplateError(
+            f"table {table} in warehouse {warehouse} keeps its files in {jtable.location()}, "
+            "outside that warehouse (a warehouse copied from another project still points at "
+            "the original's files); nothing was written",
+            fix=f"delete this warehouse ({warehouse}) and run the workflow again to rebuild "
+            "its tables here, or run from the project that owns those files",
+        )
+
+
+def _lock_file(spark: SparkSession, name: str) -> tuple[Path, bool]:
+    """Where `name`'s lock lives, and whether every run of the table sees the same file: a
+    local warehouse keeps its locks; other warehouses lock on this machine only."""
+    warehouse = _catalog_conf(spark, name, "warehouse")
+    folder = _local_path(warehouse) if warehouse else None
+    if folder is not None:
+        return folder / ".sparkplate-locks" / f"{name}.lock", True
+    scope = hashlib.sha1((warehouse or name).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "sparkplate-locks" / f"{name}-{scope}.lock", False
+
+
+# Where runs on other machines may share a table, only branches older than this are stray.
+STRAY_AFTER = timedelta(days=1)
+
+
+def drop_stray_branches(
+    spark: SparkSession, table: str, jtable, every_run_locks: bool, log: Callable[[str], None]
+) -> None:
+    """Drop the WAP branches of runs that died before publishing (a `kill -9`, a lost node).
+
+    Called with the table's lock held: where every run of the table takes that lock, no other
+    run is writing a branch now, so every `wap_` branch is a dead run's. Where runs on other
+    machines may share the table, only branches with no commit for a day are taken as dead.
+    """
+    now_ms = int(datetime.now().timestamp() * 1000)
+    for name, ref in sorted(_refs_of(jtable).items()):
+        if not (ref.isBranch() and name.startswith(WAP_PREFIX)):
+            continue
+        age_ms = now_ms - jtable.snapshot(ref.snapshotId()).timestampMillis()
+        if every_run_locks or age_ms > STRAY_AFTER.total_seconds() * 1000:
+            log(f"dropping branch {name} left by an interrupted run")
+            drop_branch(spark, table, name)
+
+
+@contextmanager
+def table_lock(
+    spark: SparkSession,
+    table: str,
+    *,
+    about: dict[str, str] | None = None,
+    log: Callable[[str], None] = print,
+) -> Iterator[None]:
+    """Hold `table`'s lock: one run at a time writes a table, its properties or its HWM.
+
+    The Hadoop catalog is not safe for concurrent commits, and an HWM's read-compare-write must
+    not interleave with another's. On first taking it, a run checks where the table's files are
+    and drops branches left by dead runs.
+    """
+    name = qualified_name(spark, table)
+    path, every_run_locks = _lock_file(spark, name)
+    with locks.exclusive(path, f"the lock of table {name}", about=about, on_wait=log) as first:
+        if first and table_exists(spark, table):
+            jtable = _java_table(spark, table)
+            check_location(spark, table, jtable)
+            drop_stray_branches(spark, table, jtable, every_run_locks, log)
         yield
-        return
-    locks = Path(warehouse) / ".sparkplate-locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{table}.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another run writing {table} ...", flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -189,6 +270,7 @@ def publish(spark: SparkSession, table: str, branch: str) -> int:
             if moved
             else "nothing was published; see Iceberg's message above",
         ) from None
+    faults.point("after_fast_forward")
     drop_branch(spark, table, branch)
     return main_snapshot_id(spark, table)
 
@@ -253,6 +335,7 @@ def set_hwm(
         stored = _aware(current["datetime"], current.get("timezone", "UTC"), f"{table}'s HWM")
         if stored >= new:
             return False, current
+    faults.point("in_hwm")
     hwm = {
         # Stored as wall-clock time in `tz`, whatever offset the value came with.
         "datetime": new.astimezone(ZoneInfo(tz)).replace(tzinfo=None).isoformat(),

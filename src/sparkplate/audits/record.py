@@ -11,6 +11,7 @@ from typing import Any
 
 from pyspark.sql import Column, Row, SparkSession
 
+from sparkplate import faults, iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext, Outcome
 from sparkplate.sqltext import quote_string, sql_literal
 
@@ -184,11 +185,6 @@ def record(
     if not results:
         return
     target = results_table()
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {target.rsplit('.', 1)[0]}")
-    spark.sql(
-        f"CREATE TABLE IF NOT EXISTS {target} ({RESULT_COLUMNS}) USING iceberg "
-        "COMMENT 'Every audit sparkplate ran: what was checked, expected and found.'"
-    )
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     types = [column.split()[-1] for column in RESULT_COLUMNS.split(", ")]
     rows = [
@@ -202,7 +198,16 @@ def record(
         "(" + ", ".join(sql_literal(v, t) for v, t in zip(row, types, strict=True)) + ")"
         for row in rows
     )
-    spark.sql(f"INSERT INTO {target} VALUES {values}")
+    faults.point("while_recording_audits")
+    # Runs of every table append here, one at a time (the Hadoop catalog's commits are not safe
+    # concurrently); taken after the audited table's lock, never before it, so no deadlock.
+    with iceberg.table_lock(spark, target, about={"run_id": run_id, "workflow": workflow_id}):
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {target.rsplit('.', 1)[0]}")
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {target} ({RESULT_COLUMNS}) USING iceberg "
+            "COMMENT 'Every audit sparkplate ran: what was checked, expected and found.'"
+        )
+        spark.sql(f"INSERT INTO {target} VALUES {values}")
 
 
 def last_results(spark: SparkSession, table: str):

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,7 +23,8 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
-from sparkplate.errors import SparkplateError, spark_message
+from sparkplate import iceberg
+from sparkplate.errors import SparkplateError, java_fix, os_error, spark_message
 from sparkplate.params import substitute
 from sparkplate.profiles import Profile
 from sparkplate.session import local_session
@@ -51,10 +53,11 @@ class JobType:
 JOB_TYPES: dict[str, JobType] = {}
 COMMON_KEYS = ("id", "type")
 # What every script job declares (Spark, PySpark, R): a project file, its params, and a write
-# that may run on a `wap` branch.
+# that may run on a `wap` branch. `table`, the table it writes, makes it run under that table's
+# lock (a `wap` template already holds it for the jobs inside).
 SCRIPT_JOB: dict[str, Any] = {
     "required": ("script",),
-    "optional": ("params",),
+    "optional": ("params", "table"),
     "files": ("script",),
     "mappings": ("params",),
     "writes_on_branch": True,
@@ -175,6 +178,14 @@ class Run:
     def log(self, text: str) -> None:
         print("  " * (self.depth + self.indent) + text, file=self.out, flush=True)
 
+    def _table_lock(self, spec: dict[str, Any]) -> AbstractContextManager:
+        """The lock of the table a job names in `table`: every job that writes a table, or its
+        properties (the HWM), or reads it to audit, does so one run at a time."""
+        if not spec.get("table"):
+            return nullcontext()
+        about = {"run_id": self.params["run_id"], "workflow": str(self.workflow.path)}
+        return iceberg.table_lock(self.spark, str(spec["table"]), about=about, log=self.log)
+
     def run_job(self, job: Job) -> None:
         """Fill the job's parameters in and run it with its type's runner."""
         spec = substitute(
@@ -187,14 +198,19 @@ class Run:
         self.log(f"{job.id} ({job.type}) ...")
         self.indent += 1
         try:
-            JOB_TYPES[job.type].runner(JobRun(job, spec, self))
+            with self._table_lock(spec):
+                JOB_TYPES[job.type].runner(JobRun(job, spec, self))
         except (PySparkException, Py4JJavaError) as err:
             # Spark's own message names the problem; the Python stack under it does not help.
+            message = spark_message(err)
             raise SparkplateError(
-                f"job '{job.id}' failed: {spark_message(err)}",
+                f"job '{job.id}' failed: {message}",
                 file=self.workflow.path,
                 key=job.key,
+                fix=java_fix(message),
             ) from err
+        except OSError as err:  # a folder not writable, a full disk
+            raise os_error(err, doing=f"run job '{job.id}' of {self.workflow.path}") from err
         finally:
             self.indent -= 1
         self.log(f"{job.id} done in {time.perf_counter() - started:.1f} s")

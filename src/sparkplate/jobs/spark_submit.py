@@ -198,7 +198,7 @@ def check_main_class(wf: Workflow, job: Job) -> None:
 @job_type(
     "SparkSubmit",
     required=("jar", "class"),
-    optional=("params", "pom"),
+    optional=("params", "pom", "table"),
     files=("pom",),
     built=("jar",),
     mappings=("params",),

@@ -6,7 +6,7 @@ Only jobs that write may run inside it; the others go before or after the templa
 
 from __future__ import annotations
 
-from sparkplate import iceberg
+from sparkplate import faults, iceberg
 from sparkplate.jobs.audit import audit_and_record, check_audits, fail_on, partition_filter
 from sparkplate.jobs.base import JOB_TYPES, JobRun, job_type
 from sparkplate.workflow import Job, Workflow
@@ -42,25 +42,24 @@ def run_wap(jr: JobRun) -> None:
     partition = jr.spec["partition"]
     partition_text = "_".join(map(str, partition.values()))
     branch = iceberg.branch_name(partition_text, jr.run.params["run_id"])
-    with iceberg.table_lock(spark, table):
-        for old in iceberg.branches(spark, table):  # the same partition's earlier, killed runs
-            if old.startswith(iceberg.branch_prefix(partition_text)) and old != branch:
-                jr.log(f"dropping branch {old} left by an interrupted run")
-                iceberg.drop_branch(spark, table, old)
-        _write_audit_publish(jr, table, partition, branch)
+    # The run holds the table's lock here (every job naming a table does), and taking it dropped
+    # the branches of runs killed before they published.
+    _write_audit_publish(jr, table, partition, branch)
 
 
 def _write_audit_publish(jr: JobRun, table: str, partition: dict, branch: str) -> None:
     spark = jr.spark
     main_before = iceberg.main_snapshot_id(spark, table)
     jr.log(f"writing to branch {branch} of {table}")
+    faults.point("before_branch_write")
     try:
         with iceberg.writes_to_branch(spark, branch):
             for inner in jr.job.jobs:
                 jr.run.run_job(inner)
     except BaseException:
-        iceberg.drop_branch(spark, table, branch)  # a failed write publishes nothing
+        _drop_quietly(jr, table, branch)  # a failed write publishes nothing
         raise
+    faults.point("after_branch_write")
     iceberg.refresh(spark, table)
     snapshot = iceberg.branch_snapshot_id(spark, table, branch)
     if snapshot is None:  # the write produced no commit: audit an empty partition
@@ -76,3 +75,12 @@ def _write_audit_publish(jr: JobRun, table: str, partition: dict, branch: str) -
         return
     published = iceberg.publish(spark, table, branch)
     jr.log(f"published {table}: main is now snapshot {published}")
+
+
+def _drop_quietly(jr: JobRun, table: str, branch: str) -> None:
+    """Drop a failed write's branch, keeping the write's own error: if the drop fails too (the
+    disk that failed the write is still full), the next run on the table drops the branch."""
+    try:
+        iceberg.drop_branch(jr.spark, table, branch)
+    except Exception as err:  # noqa: BLE001 - the write's error is the one to report
+        jr.log(f"could not drop branch {branch} ({type(err).__name__}); the next run will")

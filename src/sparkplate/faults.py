@@ -1,0 +1,43 @@
+"""Fault points, a test hook: stop a run at a named step as a `kill -9` or a lost node would.
+
+    SPARKPLATE_FAULT=after_fast_forward sparkplate run main.sch.yaml   # killed there (SIGKILL)
+    SPARKPLATE_FAULT=in_hwm:sleep=5 sparkplate run main.sch.yaml       # paused there for 5 s
+
+The fault-injection tests (tests/test_faults.py) kill runs at every step of write-audit-publish
+and check that nothing is lost or published twice. Never set it outside tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from sparkplate.errors import SparkplateError
+
+ENV = "SPARKPLATE_FAULT"
+POINTS = (
+    "before_branch_write",  # the branch is named, nothing is written yet
+    "after_branch_write",  # the branch holds the new data; no audit has run
+    "while_recording_audits",  # audits ran; their results are not recorded yet
+    "after_fast_forward",  # main is published; the branch is not dropped yet
+    "in_hwm",  # the HWM was read and compared; the new one is not written yet
+)
+
+
+def point(name: str) -> None:
+    """Kill (or pause) this process here if SPARKPLATE_FAULT names this point."""
+    spec = os.environ.get(ENV)
+    if not spec:
+        return
+    where, _, action = spec.partition(":")
+    if where not in POINTS:
+        raise SparkplateError(
+            f"{ENV}={spec!r} names no fault point", fix="use one of: " + ", ".join(POINTS)
+        )
+    if where != name:
+        return
+    if action.startswith("sleep="):
+        time.sleep(float(action.removeprefix("sleep=")))
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
