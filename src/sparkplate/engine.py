@@ -13,22 +13,34 @@ from dataclasses import replace
 from pathlib import Path
 
 from sparkplate.jobs import LazySpark, Resources, Run, check_job
-from sparkplate.jobs.sub_workflow import dates_for
-from sparkplate.params import substitute
+from sparkplate.jobs.sub_workflow import dates_for, passed_params
+from sparkplate.params import did_you_mean, substitute
 from sparkplate.profiles import Profile
 from sparkplate.workflow import Job, Workflow, parse_workflow, walk
 
 
-def validate(path: Path, _seen: set[Path] | None = None) -> Workflow:
-    """Parse `path` and every workflow it calls, and check each job against its type."""
+def validate(
+    path: Path,
+    params: dict[str, str] | None = None,
+    *,
+    _seen: frozenset[Path] = frozenset(),
+    _caller: tuple[Workflow, Job] | None = None,
+) -> Workflow:
+    """Parse `path` and every workflow it calls, and check each job against its type, on the
+    parameter values known before the run: the defaults, or with `params` (a run's `-p`) the
+    values that run will use, which become `wf.values`. Nothing here starts Spark."""
     wf = parse_workflow(path)
-    seen = (_seen or set()) | {wf.path.resolve()}
+    if params is not None:
+        wf.values = wf.resolve_params(params)
+    elif _caller is not None:  # what the calling job passes, as a run passes it
+        wf.values = wf.known_params(passed_params(*_caller, wf))
+    seen = _seen | {wf.path.resolve()}
     for job in walk(wf.jobs):
         called = check_job(wf, job)
         if called is not None:
             if called.resolve() in seen:
                 raise wf.error(f"workflow {called.name} calls itself", key=f"{job.key}.workflow")
-            validate(called, seen)
+            validate(called, _seen=seen, _caller=(wf, job))
     return wf
 
 
@@ -47,14 +59,19 @@ def run_workflow(
     only that top-level job (a scheduler's task), and with `for_date`, only that date of its
     `for_each_date`."""
     path = Path(path)
-    wf = validate(path) if parent is None else parse_workflow(path)
     given = dict(params or {})
     shown = " ".join(f"{k}={v}" for k, v in given.items())
-    if parent is not None:  # parameters the child declares flow down from the parent
-        given = {**{k: v for k, v in parent.params.items() if k in wf.params}, **given}
+    if parent is None:  # checked on the values of this run, called workflows too, before Spark
+        wf = validate(path, given)
+        values = wf.values
+    else:  # parameters the child declares flow down from the parent
+        wf = parse_workflow(path)
+        values = wf.resolve_params(
+            {**{k: v for k, v in parent.params.items() if k in wf.params}, **given}
+        )
     run = Run(
         wf,
-        wf.resolve_params(given),
+        dict(values),
         parent.lazy_spark if parent else LazySpark(warehouse, profile),
         parent.resources if parent else Resources(),
         depth=(parent.depth + parent.indent + 1) if parent else 0,
@@ -80,7 +97,9 @@ def _one_job(run: Run, job_id: str | None, for_date: str | None) -> Job:
     ids = [job.id for job in wf.jobs]
     if job_id not in ids:
         raise wf.error(
-            f"no top-level job '{job_id}'", key="workflow.jobs", fix="use one of: " + ", ".join(ids)
+            f"no top-level job '{job_id}'",
+            key="workflow.jobs",
+            fix=did_you_mean(job_id, ids) + "use one of: " + ", ".join(ids),
         )
     job = wf.jobs[ids.index(job_id)]
     if for_date is None:

@@ -1,4 +1,5 @@
-"""Workflow parameters: `${name}` references, the parameters every run has, and substitution.
+"""Workflow parameters: `${name}` references, the parameters every run has, and substitution;
+with what a parameter's value is checked by: dates, and the "did you mean" of a misspelt name.
 
 A leaf module (it imports only the error type): the workflow parser, the SQL runner and the job
 types all read `${...}` the same way through it.
@@ -6,9 +7,11 @@ types all read `${...}` the same way through it.
 
 from __future__ import annotations
 
+import difflib
 import re
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sparkplate.errors import SparkplateError
@@ -19,6 +22,39 @@ PARAM_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ANY_REF = re.compile(r"\$\{([^}]*)\}")
 # Parameters every run has without declaring them.
 BUILTIN_PARAMS = ("run_id", "workflow_id", "project_dir")
+
+
+# What a date is written as, everywhere a workflow gives one: `date.fromisoformat` alone would
+# also take 20240131 or 2024-W05-3, which would then name a partition differently.
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: Any) -> date:
+    """`text` as a date, written YYYY-MM-DD; ValueError if it is not one (2024-02-30)."""
+    if not isinstance(text, str) or not DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise ValueError(f"{text!r} is not a date ({err})") from None
+
+
+def is_date_param(name: str, default: str | None) -> bool:
+    """A parameter whose values must be dates: named so, or declared with a date default."""
+    return (
+        name == "date"
+        or name.endswith("_date")
+        or (default is not None and bool(DATE.fullmatch(default)))
+    )
+
+
+def did_you_mean(word: Any, choices: Iterable[Any]) -> str:
+    """ "did you mean 'x'? " for the choice closest to a misspelt `word`, or "" if none is close.
+
+    Case is ignored, so 'spark' finds 'Spark' and 'utc' finds 'UTC'."""
+    folded = {str(choice).casefold(): str(choice) for choice in choices}
+    close = difflib.get_close_matches(str(word).casefold(), list(folded), n=1)
+    return f"did you mean '{folded[close[0]]}'? " if close else ""
 
 
 def new_run_id() -> str:
@@ -49,7 +85,7 @@ def substitute(value: Any, params: dict[str, str], file: object = None, where: s
                     f"unknown parameter ${{{name}}}",
                     file=file,
                     key=where or None,
-                    fix="declare it under workflow.params",
+                    fix=did_you_mean(name, params) + "declare it under workflow.params",
                 )
             return params[name]
 

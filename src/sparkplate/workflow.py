@@ -14,21 +14,30 @@
             audits: [{function: table_should_not_be_empty, blocking: true}]
 
 Jobs run in the order they are listed. `${name}` in any string is replaced by a parameter.
-This module knows the file's shape only: each job is checked against its type by
-`sparkplate.engine.validate`.
+This module knows the file's shape, and the parameter values known before a run (`values`):
+each job is checked against its type, on those values, by `sparkplate.engine.validate`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sparkplate.errors import SparkplateError
-from sparkplate.params import BUILTIN_PARAMS, new_run_id, references
+from sparkplate.params import (
+    BUILTIN_PARAMS,
+    DATE,
+    did_you_mean,
+    is_date_param,
+    new_run_id,
+    parse_date,
+    references,
+    substitute,
+)
 from sparkplate.yamlfile import load_yaml
 
 # `trigger` and `notifications` are for the scheduler: `sparkplate project deploy` makes them the
@@ -54,6 +63,9 @@ class Workflow:
     owner: str | None = None
     trigger: dict[str, Any] = field(default_factory=dict)  # for a scheduler: schedule, timezone
     notifications: dict[str, Any] = field(default_factory=dict)  # on_failure: [who]
+    # The parameter values known before the run, which job checks test values on: the defaults
+    # (`sparkplate validate`), a run's resolved parameters, or what a calling workflow passes.
+    values: dict[str, str] = field(default_factory=dict)
 
     @property
     def project_dir(self) -> Path:
@@ -69,7 +81,8 @@ class Workflow:
             raise self.error(
                 f"unknown parameter(s) {', '.join(unknown)}",
                 key="workflow.params",
-                fix=f"declared parameters: {', '.join(self.params) or 'none'}",
+                fix=did_you_mean(unknown[0], self.params)
+                + f"declared parameters: {', '.join(self.params) or 'none'}",
             )
         values = {**self.params, **given}
         missing = [name for name, value in values.items() if value is None]
@@ -80,19 +93,46 @@ class Workflow:
                 fix=" ".join(f"-p {name}=..." for name in missing),
             )
         for name, value in values.items():  # caught here, not as an empty partition later
-            if name == "date" or name.endswith("_date"):
-                try:
-                    date.fromisoformat(str(value))
-                except ValueError:
-                    raise self.error(
-                        f"parameter {name}={value!r} is not a date",
-                        key=f"workflow.params.{name}",
-                        fix=f"-p {name}=YYYY-MM-DD",
-                    ) from None
+            self._check_date(name, value, given=name in given)
         values.setdefault("run_id", run_id or new_run_id())
         values.setdefault("workflow_id", self.id)
         values.setdefault("project_dir", str(self.project_dir))
         return {k: str(v) for k, v in values.items()}
+
+    def known_params(self, given: Mapping[str, str | None] | None = None) -> dict[str, str]:
+        """The values known before a run: the defaults, overridden by `given`, where None means
+        given but known only when the run starts (a caller's required parameter)."""
+        values = {**self.params, **(given or {})}
+        known = {name: str(value) for name, value in values.items() if value is not None}
+        return {**known, "workflow_id": self.id, "project_dir": str(self.project_dir)}
+
+    def known_value(self, value: Any) -> Any | None:
+        """`value` with its `${...}` filled in from `values`; None if one of them is known only
+        at run time (a parameter without a default, or the run id)."""
+        if any(name not in self.values for _, name in references(value, "")):
+            return None
+        return substitute(value, self.values, self.path)
+
+    def wants_date(self, name: str, value: Any) -> bool:
+        """Whether `value` for parameter `name` must be a real date: a date parameter's value,
+        or a value written like one (2024-13-45 is a typo, not text)."""
+        return is_date_param(name, self.params.get(name)) or bool(DATE.fullmatch(str(value)))
+
+    def _check_date(self, name: str, value: Any, given: bool) -> None:
+        text = str(value)
+        if not self.wants_date(name, text):
+            return
+        try:
+            parse_date(text)
+        except ValueError:
+            raise self.error(
+                f"parameter {name}={text!r} is not a date",
+                key=f"workflow.params.{name}",
+                fix=f"-p {name}=YYYY-MM-DD"
+                if given
+                else f"write the default as YYYY-MM-DD (a real date), or null to give it at run "
+                f"time with -p {name}=YYYY-MM-DD",
+            ) from None
 
 
 def _parse_jobs(entries: Any, key: str, wf_path: Path) -> list[Job]:
@@ -115,6 +155,7 @@ def _parse_jobs(entries: Any, key: str, wf_path: Path) -> list[Job]:
                 "each entry must be a single `job:` or `template:` mapping",
                 file=wf_path,
                 key=entry_key,
+                fix=_entry_fix(entry),
             )
         kind, spec = next(iter(entry.items()))
         entry_key += f".{kind}"
@@ -142,6 +183,15 @@ def _parse_jobs(entries: Any, key: str, wf_path: Path) -> list[Job]:
         )
         jobs.append(Job(id=job_id, type=str(spec["type"]), spec=spec, key=entry_key, jobs=children))
     return jobs
+
+
+def _entry_fix(entry: Any) -> str:
+    """`- jobs: {...}` is most likely a misspelt `- job:`."""
+    if isinstance(entry, dict) and len(entry) == 1:
+        suggestion = did_you_mean(next(iter(entry)), ("job", "template"))
+        if suggestion:
+            return suggestion + "write `- job: {...}` or `- template: {...}`"
+    return "write `- job: {...}` or `- template: {...}`"
 
 
 def parse_workflow(path: Path) -> Workflow:
@@ -187,6 +237,10 @@ def parse_workflow(path: Path) -> Workflow:
         trigger=dict(spec.get("trigger") or {}),
         notifications=dict(spec.get("notifications") or {}),
     )
+    wf.values = wf.known_params()
+    for name, value in params.items():  # a wrong default: found now, not when a run uses it
+        if value is not None and "${" not in value:
+            wf._check_date(name, value, given=False)
     known = set(params) | set(BUILTIN_PARAMS)
     found = [*references(spec.get("params"), "workflow.params"),
              *references(spec.get("jobs"), "workflow.jobs")]  # fmt: skip
@@ -202,7 +256,8 @@ def parse_workflow(path: Path) -> Workflow:
             raise wf.error(
                 f"unknown parameter ${{{name}}}",
                 key=where,
-                fix=f"declare it under workflow.params (declared: {', '.join(params) or 'none'})",
+                fix=did_you_mean(name, known) + "declare it under workflow.params (declared: "
+                f"{', '.join(params) or 'none'})",
             )
     return wf
 
@@ -220,7 +275,7 @@ def _known_keys(mapping: dict, allowed: tuple[str, ...], path: Path, where: str)
                 f"unknown key '{key}'",
                 file=path,
                 key=f"{where}.{key}",
-                fix="allowed keys: " + ", ".join(allowed),
+                fix=did_you_mean(key, allowed) + "allowed keys: " + ", ".join(allowed),
             )
 
 
@@ -238,17 +293,8 @@ def _check_id(value: str, path: Path, key: str) -> None:
 def _check_trigger(trigger: dict, path: Path) -> None:
     """What a scheduler would only find out when it loads the deployed workflow."""
     _known_keys(trigger, TRIGGER_KEYS, path, "workflow.trigger")
-    timezone = trigger.get("timezone")
-    if timezone is not None:
-        try:
-            ZoneInfo(str(timezone))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SparkplateError(
-                f"unknown timezone {timezone!r}",
-                file=path,
-                key="workflow.trigger.timezone",
-                fix="use an IANA name such as UTC or Europe/Amsterdam",
-            ) from None
+    if trigger.get("timezone") is not None:
+        check_timezone(trigger["timezone"], path, "workflow.trigger.timezone")
     schedule = trigger.get("schedule")
     if schedule is not None and not (
         isinstance(schedule, str) and (schedule in CRON_PRESETS or len(schedule.split()) == 5)
@@ -260,6 +306,23 @@ def _check_trigger(trigger: dict, path: Path) -> None:
             fix='five fields, "minute hour day month weekday" (e.g. "0 6 * * *"), or one of '
             + ", ".join(CRON_PRESETS),
         )
+
+
+def check_timezone(value: Any, path: Path, key: str, shown: str = "") -> None:
+    """`value` must be an IANA timezone name, as `zoneinfo` reads it (`shown`: where it came from,
+    e.g. " (${timezone})")."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError("not text")
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SparkplateError(
+            f"unknown timezone {value!r}{shown}",
+            file=path,
+            key=key,
+            fix=did_you_mean(value, available_timezones())
+            + "use an IANA name such as UTC or Europe/Amsterdam",
+        ) from None
 
 
 def walk(jobs: list[Job]):

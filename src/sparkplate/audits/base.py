@@ -13,6 +13,8 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 
+from sparkplate.params import did_you_mean
+
 
 @dataclass(frozen=True)
 class AuditContext:
@@ -52,7 +54,8 @@ class AuditFunction:
         for a in args:
             if a not in allowed:
                 problems.append(
-                    f"unknown argument '{a}' (allowed: {', '.join(sorted(allowed)) or 'none'})"
+                    f"unknown argument '{a}' ({did_you_mean(a, allowed)}"
+                    f"allowed: {', '.join(sorted(allowed)) or 'none'})"
                 )
         return problems
 

@@ -12,6 +12,7 @@ from sparkplate.audits import AUDIT_FUNCTIONS, AuditContext
 from sparkplate.audits.record import AUDIT_KEYS, argument_errors, record, run_audits
 from sparkplate.errors import AuditFailed
 from sparkplate.jobs.base import JobRun, job_type
+from sparkplate.params import did_you_mean
 from sparkplate.sqltext import quote_string
 from sparkplate.workflow import Job, Workflow
 
@@ -36,7 +37,9 @@ def check_audits(wf: Workflow, job: Job) -> None:
             raise wf.error(
                 f"unknown audit function '{name}'",
                 key=f"{where}.function",
-                fix="use one of: " + ", ".join(sorted(AUDIT_FUNCTIONS)),
+                fix=did_you_mean(name, AUDIT_FUNCTIONS)
+                + "use one of: "
+                + ", ".join(sorted(AUDIT_FUNCTIONS)),
             )
         if "blocking" in entry and not isinstance(entry["blocking"], bool):
             raise wf.error("'blocking' must be true or false", key=f"{where}.blocking")

@@ -25,7 +25,7 @@ from pyspark.sql import SparkSession
 
 from sparkplate import iceberg
 from sparkplate.errors import SparkplateError, java_fix, os_error, spark_message
-from sparkplate.params import substitute
+from sparkplate.params import did_you_mean, substitute
 from sparkplate.profiles import Profile
 from sparkplate.session import local_session
 from sparkplate.workflow import Job, Workflow
@@ -81,22 +81,24 @@ def check_job(wf: Workflow, job: Job) -> Path | None:
         raise wf.error(
             f"unknown job type '{job.type}'",
             key=f"{job.key}.type",
-            fix="use one of: " + ", ".join(JOB_TYPES),
+            fix=did_you_mean(job.type, JOB_TYPES) + "use one of: " + ", ".join(JOB_TYPES),
         )
     if kind.template != job.key.endswith(".template"):
         entry = "template" if kind.template else "job"
         raise wf.error(f"type '{job.type}' must be declared as `- {entry}:`", key=job.key)
-    for key in kind.required:
-        if job.spec.get(key) in (None, "", []):
-            raise wf.error(f"missing key '{key}' for a {job.type} job", key=f"{job.key}.{key}")
+    # Unknown keys first: `tabel` is reported as itself (did you mean 'table'?), not as a
+    # missing `table`.
     allowed = set(COMMON_KEYS) | set(kind.required) | set(kind.optional)
     for key in job.spec:
         if key not in allowed:
             raise wf.error(
                 f"unknown key '{key}' for a {job.type} job",
                 key=f"{job.key}.{key}",
-                fix="allowed keys: " + ", ".join(sorted(allowed)),
+                fix=did_you_mean(key, allowed) + "allowed keys: " + ", ".join(sorted(allowed)),
             )
+    for key in kind.required:
+        if job.spec.get(key) in (None, "", []):
+            raise wf.error(f"missing key '{key}' for a {job.type} job", key=f"{job.key}.{key}")
     for key in kind.files:
         if key not in job.spec:  # an optional file
             continue
