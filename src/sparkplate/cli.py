@@ -135,7 +135,7 @@ def validate(workflows: tuple[str, ...]) -> None:
 
 @main.group()
 def mock() -> None:
-    """Load or generate mock data."""
+    """Load, check, extract, validate or generate mock data."""
 
 
 @mock.command("load")
@@ -204,22 +204,160 @@ def mock_check(table: str, project_dir: str, warehouse: str) -> None:
     default=5000,
     show_default=True,
     type=click.IntRange(min=1),
-    help="How many distinct titles to draw from.",
+    help="How many distinct titles a title_id column draws from.",
+)
+@click.option(
+    "--date-column",
+    metavar="NAME",
+    help="The DATE column the dates go in (default: a DATE partition column, else the first "
+    "DATE column).",
+)
+@click.option(
+    "--project-dir",
+    default=".",
+    type=click.Path(file_okay=False, exists=True),
+    help="Where src/mocks is: a table that does not exist yet is created from its mock.",
 )
 @warehouse_option
 def mock_generate(
-    table: str, start_date, end_date, rows_per_day: int, seed: int, titles: int, warehouse: str
+    table: str,
+    start_date,
+    end_date,
+    rows_per_day: int,
+    seed: int,
+    titles: int,
+    date_column: str | None,
+    project_dir: str,
+    warehouse: str,
 ) -> None:
-    """Fill TABLE with synthetic viewing data, replacing the dates it covers."""
-    from sparkplate.mocks.generate import generate_viewing
+    """Fill TABLE with synthetic rows typed by its schema, replacing the partitions written.
+
+    The columns are the table's, or, if it does not exist yet, those of its mock in src/mocks
+    (its `columns:` or `ddl:`), which then creates it. The sample's viewing columns (title_id,
+    country_code, view_hours) get realistic, skewed values; other columns plain values of their
+    type. Large runs print their progress.
+    """
+    from sparkplate.mocks.generate import generate
     from sparkplate.session import local_session
 
     start, end = start_date.date(), end_date.date()
     if start > end:
         raise SparkplateError(f"--start-date {start} is after --end-date {end}")
-    spark = local_session("sparkplate-mock-generate", warehouse=warehouse, profile=_profile("."))
-    generated = generate_viewing(spark, table, start, end, rows_per_day, seed, titles)
-    click.echo(f"generated {generated} rows in {table} for {start}..{end}")
+    spark = local_session(
+        "sparkplate-mock-generate", warehouse=warehouse, profile=_profile(project_dir)
+    )
+    generated = generate(
+        spark,
+        table,
+        start,
+        end,
+        rows_per_day,
+        seed,
+        titles=titles,
+        project_root=Path(project_dir),
+        date_column=date_column,
+        echo=click.echo,
+    )
+    click.echo(f"generated {generated:,} rows in {table} for {start}..{end}")
+
+
+@mock.command("extract")
+@click.argument("table")
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    help="The columns to keep, in this order (default: all).",
+)
+@click.option("--where", metavar="SQL", help="A Spark SQL condition the rows must meet.")
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="At most this many rows (only these reach the driver).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="The mock file to write (default: PROJECT_DIR/src/mocks/TABLE.yaml).",
+)
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@click.option(
+    "--role",
+    type=click.Choice(["source", "expected"]),
+    default="source",
+    show_default=True,
+    help="The mock's role: input of the transform, or its expected output.",
+)
+@click.option("--project-dir", default=".", type=click.Path(file_okay=False, exists=True))
+@warehouse_option
+def mock_extract(
+    table: str,
+    columns: str | None,
+    where: str | None,
+    limit: int,
+    out: str | None,
+    force: bool,
+    role: str,
+    project_dir: str,
+    warehouse: str,
+) -> None:
+    """Write a YAML mock of TABLE from a few of its rows, typed by the table's schema."""
+    from sparkplate.files import write_atomically
+    from sparkplate.mocks import MOCKS_DIR, mock_paths_of, read_mock
+    from sparkplate.mocks.extract import extract, refuse_overwrite
+    from sparkplate.mocks.tables import require_table
+    from sparkplate.session import local_session
+
+    path = Path(out) if out else Path(project_dir) / MOCKS_DIR / f"{table}.yaml"
+    refuse_overwrite(path, force)  # before Spark starts
+    wanted = [name.strip() for name in columns.split(",") if name.strip()] if columns else None
+    spark = local_session(
+        "sparkplate-mock-extract", warehouse=warehouse, profile=_profile(project_dir)
+    )
+    require_table(spark, table, _warehouse(spark))
+    found = extract(spark, table, wanted, where, limit)
+    comment = (
+        f"{len(found.rows)} rows of {table}, extracted by `sparkplate mock extract` "
+        f"(--limit {limit})"
+        + (f"\nwhere {' '.join(where.split())}" if where else "")
+        + ".\nEdit freely; `sparkplate mock validate` checks it, `sparkplate mock load` loads it."
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, found.text(role, comment))
+    mock = read_mock(path, Path(project_dir))  # what every reader of the file will get
+    click.echo(f"wrote {len(mock.rows)} rows of {table} ({len(mock.columns)} columns) to {path}")
+    others = [p for p in mock_paths_of(Path(project_dir), table) if p.resolve() != path.resolve()]
+    if others:
+        click.echo(
+            f"note: {', '.join(map(str, others))} is a mock of {table} too: keep one "
+            "(the tests and `sparkplate mock load` refuse two mocks of a table)"
+        )
+
+
+@mock.command("validate")
+@click.argument(
+    "project_dir", default=".", required=False, type=click.Path(file_okay=False, exists=True)
+)
+def mock_validate(project_dir: str) -> None:
+    """Check every mock of a project (src/mocks/*.yaml) against its columns or DDL, without
+    Spark: columns, types and every value."""
+    from sparkplate.mocks import check_mocks
+
+    results = check_mocks(Path(project_dir))
+    problems = 0
+    for path, result in results:
+        if isinstance(result, SparkplateError):
+            problems += 1
+            click.echo(str(result) if result.file else f"{path}: {result}")
+        else:
+            rows = f"{len(result.rows)} row" + ("s" if len(result.rows) != 1 else "")
+            click.echo(f"{path}: ok ({result.table}, {result.role}, {rows})")
+    if problems:
+        raise CheckFailed(
+            f"{problems} of {len(results)} mocks have problems",
+            fix="correct the files named above, then run `sparkplate mock validate` again",
+        )
 
 
 def _recipes_help() -> str:

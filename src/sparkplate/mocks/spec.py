@@ -14,7 +14,9 @@ Everything here runs without Spark, so a bad mock is reported before a JVM start
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import struct
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,13 +28,28 @@ from sparkplate.yamlfile import load_yaml
 
 ROLES = ("source", "expected")
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT"}
+# Whole numbers by their bits: a value out of range would silently become NULL in Spark's cast.
+_INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "INTEGER": 32, "BIGINT": 64}
+_INTEGER_TYPES = set(_INTEGER_BITS)
 _FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 _OTHER_TYPES = {"STRING", "BOOLEAN", "DATE", "TIMESTAMP"}
+SUPPORTED_TYPES = (
+    "TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, DECIMAL(p,s), STRING, BOOLEAN, DATE, TIMESTAMP"
+)
 
 
 def normalize_type(type_name: str) -> str:
-    return re.sub(r"\s+", "", str(type_name)).upper().replace("INTEGER", "INT")
+    """`decimal (10, 2)` as `DECIMAL(10,2)`: type names upper-cased, spaces dropped, and a
+    struct's field names (`STRUCT<userId: INT>`) kept as they are written."""
+    text = re.sub(r"\s*([<>,():])\s*", r"\1", str(type_name).strip())
+    text = re.sub(r"\s+", " ", text)
+
+    def word(match: re.Match) -> str:
+        if text[match.end() : match.end() + 1] in (":", " "):
+            return match[0]  # a field name, followed by its type
+        return "INT" if match[0].upper() == "INTEGER" else match[0].upper()
+
+    return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", word, text)
 
 
 def is_supported_type(type_name: str) -> bool:
@@ -48,10 +65,15 @@ def convert(value: Any, type_name: str) -> Any:
     if t in _INTEGER_TYPES:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected a whole number for {t}, got {value!r}")
+        limit = 2 ** (_INTEGER_BITS[t] - 1)
+        if not -limit <= value < limit:
+            raise ValueError(f"{value} does not fit in {t} ({-limit} to {limit - 1})")
         return value
     if t in _FLOAT_TYPES:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"expected a number for {t}, got {value!r}")
+        if t == "FLOAT" and math.isfinite(value) and math.isinf(_as_float32(value)):
+            raise ValueError(f"{value!r} is too large for FLOAT (use DOUBLE)")
         return float(value)
     if t == "STRING":
         if not isinstance(value, str):
@@ -70,12 +92,37 @@ def convert(value: Any, type_name: str) -> Any:
             return parse(str(value))
         except ValueError:
             raise ValueError(f"expected a {t.lower()} ({form}), got {value!r}") from None
-    if _DECIMAL.fullmatch(t):
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError(f"expected a decimal number, got {value!r}") from None
+    if decimal := _DECIMAL.fullmatch(t):
+        return _decimal(value, int(decimal[1]), int(decimal[2]))
     raise ValueError(f"unsupported type {type_name}")
+
+
+def _as_float32(value: float) -> float:
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def _decimal(value: Any, precision: int, scale: int) -> Decimal:
+    """`value` as a Decimal that DECIMAL(precision,scale) holds exactly: Spark would round extra
+    decimal places away and turn too many digits into NULL, so both are refused here."""
+    try:
+        # Text keeps every digit; a YAML number arrives as a float, whose repr is its shortest form.
+        number = Decimal(value if isinstance(value, str) else repr(value))
+    except InvalidOperation:
+        number = None
+    if isinstance(value, bool) or number is None or not number.is_finite():
+        raise ValueError(f"expected a decimal number, got {value!r}")
+    places = max(0, -number.normalize().as_tuple().exponent)
+    whole_digits = number.adjusted() + 1 if abs(number) >= 1 else 0
+    if places > scale:
+        raise ValueError(
+            f"{value} has more than {scale} decimal places for DECIMAL({precision},{scale})"
+        )
+    if whole_digits > precision - scale:
+        raise ValueError(
+            f"{value} has more than {precision - scale} digits before the point for "
+            f"DECIMAL({precision},{scale})"
+        )
+    return number
 
 
 @dataclass(frozen=True)
@@ -90,7 +137,7 @@ class Mock:
 
     @property
     def ddl_columns(self) -> str:
-        return ", ".join(f"{name} {type_}" for name, type_ in self.columns.items())
+        return ", ".join(f"`{name}` {type_}" for name, type_ in self.columns.items())
 
 
 def _require(doc: dict, key: str, path: Path, fix: str) -> Any:
@@ -115,7 +162,7 @@ def _columns(doc: dict, path: Path, project_root: Path) -> dict[str, str]:
                 f"unsupported type {type_}",
                 file=path,
                 key=f"columns.{name}",
-                fix="use INT, BIGINT, DOUBLE, STRING, BOOLEAN, DATE, TIMESTAMP or DECIMAL(p,s)",
+                fix=f"use one of {SUPPORTED_TYPES}",
             )
     if "ddl" not in doc:
         if not declared:
