@@ -1,18 +1,22 @@
-"""The generated noxfile installs the sparkplate runtime from the source its project was made from.
+"""The generated noxfile installs the sparkplate runtime from the source its project was made from,
+and its first session fails on what a conflicted `copier update` leaves (Copier exits 0).
 
 `sparkplate_requirement()` reads `.copier-answers.yml` in the working directory, as nox runs it
-from the project root. No Spark and no nox session runs here: the noxfile is imported as a module.
+from the project root; the noxfile is imported as a module for it. The `conflicts` session runs
+with real nox (it needs no virtualenv: under a second). No Spark runs here.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO
+import yaml
+from helpers import REPO, TRANSFORM
 
 pytest.importorskip(
     "nox",
@@ -154,3 +158,102 @@ def test_the_template_inside_an_installed_sparkplate_asks_for_the_runtime_source
 
     assert "rendered from the template inside an installed sparkplate" in str(stopped.value)
     assert "set SPARKPLATE_REQUIREMENT" in str(stopped.value)
+
+
+# --- the `conflicts` session ----------------------------------------------------------------------
+
+
+def conflicts(project: Path) -> subprocess.CompletedProcess:
+    """`nox -s conflicts` in the project; nox logs to stderr, so both streams go to stdout."""
+    return subprocess.run([sys.executable, "-m", "nox", "-s", "conflicts"], cwd=project,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def test_conflicts_runs_first_in_nox_so_in_ci(noxfile):
+    # The generated CI runs plain `nox`: every session in nox.options.sessions.
+    ci = (REPO / "templates/.github/workflows/ci.yml.jinja").read_text()
+    assert "- run: nox\n" in ci
+    assert noxfile.nox.options.sessions[0] == "conflicts"
+
+
+def test_nox_and_pre_commit_look_for_the_same_markers(noxfile, rendered_pyspark):
+    config = yaml.safe_load((rendered_pyspark / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+
+    assert hooks["check-merge-conflict"]["entry"] == noxfile.CONFLICT_MARKER.pattern.decode()
+    assert hooks["check-merge-conflict"]["exclude"] == r"\.rej$"
+    assert hooks["no-rejected-updates"]["files"] == r"\.rej$"
+
+
+def test_no_template_file_holds_a_line_the_check_refuses(noxfile):
+    """Every recipe at once, unrendered: a flagged line in a template is flagged once rendered
+    (e.g. a Markdown heading underlined with exactly seven `=`; use another length)."""
+    flagged = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in sorted((REPO / "templates").rglob("*"))
+        if path.is_file()
+        for number in noxfile.conflict_marker_lines(path)
+    ]
+
+    assert flagged == []
+
+
+def test_a_clean_render_passes(project):
+    done = conflicts(project)
+
+    assert done.returncode == 0, done.stdout
+    assert "Session conflicts was successful" in done.stdout
+
+
+def test_conflict_markers_fail_naming_each_file_and_line(project):
+    transform = project / TRANSFORM["pyspark"]
+    lines = transform.read_text().splitlines(keepends=True)
+    conflict = ["<<<<<<< before updating\n", "mine\n", "=======\n", "theirs\n",
+                ">>>>>>> after updating\n"]  # fmt: skip
+    transform.write_text("".join(lines[:3] + conflict + lines[3:]))
+
+    done = conflicts(project)
+
+    assert done.returncode != 0
+    for number in (4, 6, 8):  # the three marker lines, after the file's first three
+        assert f"{TRANSFORM['pyspark']}:{number}: a conflict marker" in done.stdout
+    assert f"{TRANSFORM['pyspark']}:5:" not in done.stdout
+    assert "resolve the conflict, then delete the markers" in done.stdout
+
+
+def test_a_rej_file_fails_naming_it_and_is_not_read_for_markers(project):
+    (project / "src/x.py.rej").write_text("@@ -1 +1 @@\n=======\n")
+
+    done = conflicts(project)
+
+    assert done.returncode != 0
+    assert "src/x.py.rej: a change copier update could not apply" in done.stdout
+    assert "apply or discard this .rej file, then delete it" in done.stdout
+    assert "x.py.rej:2" not in done.stdout
+
+
+def test_seven_equals_signs_alone_are_a_marker_as_pre_commit_has_it(project):
+    """A Markdown heading underline of exactly seven `=` is flagged (pre-commit's pattern flags
+    it too); eight, or seven followed by text, are not."""
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nNotes\n========\n\nMore\n=======\n\n=======x\n")
+    last = len(readme.read_text().splitlines())
+
+    done = conflicts(project)
+
+    assert done.returncode != 0
+    assert [line.split(":")[1] for line in done.stdout.splitlines()
+            if line.startswith("README.md:")] == [str(last - 2)]  # fmt: skip
+
+
+def test_only_the_projects_own_text_files_are_read(project):
+    marker = b"<<<<<<< before updating\n"
+    for folder in (".nox/lint", "warehouse/db", "target", "env"):
+        (project / folder).mkdir(parents=True)
+        (project / folder / "notes.txt").write_bytes(marker)
+    (project / "env/pyvenv.cfg").write_text("home = /usr/bin\n")  # a virtualenv of any name
+    (project / "src/mocks/picture.bin").write_bytes(b"\0\1" + marker)  # binary, as git sees it
+
+    done = conflicts(project)
+
+    assert done.returncode == 0, done.stdout
