@@ -53,6 +53,8 @@ def no_spark(monkeypatch):
         raise AssertionError("a Spark session was started")
 
     monkeypatch.setattr("sparkplate.session.local_session", fail)
+    # The engine's run context imported it by name: guard that name too.
+    monkeypatch.setattr("sparkplate.jobs.base.local_session", fail)
 
 
 @pytest.fixture(autouse=True)
