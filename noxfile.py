@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import tempfile
+import time
 from pathlib import Path
 
 import nox
@@ -31,7 +33,22 @@ SLOW = ["spark", "render", "maven", "r", "update", "airflow"]
 AIRFLOW = "apache-airflow>=3.1,<4"
 
 
+def timed(func):
+    """The session says how long it took, in seconds: where CI's minutes go."""
+
+    @functools.wraps(func)
+    def run(session: nox.Session, **params) -> None:
+        started = time.monotonic()
+        try:
+            func(session, **params)
+        finally:
+            session.log(f"session {session.name} took {time.monotonic() - started:.0f} s")
+
+    return run
+
+
 @nox.session
+@timed
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
@@ -39,6 +56,7 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+@timed
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     # The slowest tests' times in every CI log: where CI's minutes go.
@@ -46,6 +64,7 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+@timed
 def unit(session: nox.Session) -> None:
     """The tests that start no Spark and run no Copier, Maven or R: seconds."""
     # No success_codes: pytest's exit 5 (no test selected) fails the session.
@@ -54,6 +73,7 @@ def unit(session: nox.Session) -> None:
 
 
 @nox.session
+@timed
 def update(session: nox.Session) -> None:
     """copier update from the previous release (or a fixture tag) to this working tree."""
     session.install("-e", ".[test]")
@@ -61,6 +81,7 @@ def update(session: nox.Session) -> None:
 
 
 @nox.session
+@timed
 def airflow(session: nox.Session) -> None:
     """Deploy pipelines with `sparkplate project deploy` and run their DAGs in Apache Airflow."""
     session.install("-e", ".[test]")
@@ -75,6 +96,7 @@ def airflow(session: nox.Session) -> None:
 
 @nox.session
 @nox.parametrize("recipe", RECIPES, ids=RECIPES)
+@timed
 def e2e(session: nox.Session, recipe: str) -> None:
     """Render the recipe with real Copier, then run the generated project's own nox."""
     session.install("copier", "nox", "uv")
@@ -98,6 +120,7 @@ def sparklyr_installed() -> bool:
 
 
 @nox.session
+@timed
 def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]", "psutil", "sqlfluff")
     session.run("python", "benchmarks/bench.py", *session.posargs)
