@@ -54,7 +54,7 @@ def test_skip_info_prints_nothing(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["cobol"], "unknown recipe 'cobol'"),
+        (["cobol"], "'cobol' is not one of " + ", ".join(map(repr, RECIPES))),
         (["pyspark", "--workflow-shortname", "Bad Name"], "workflow_shortname"),
     ],
 )

@@ -22,6 +22,13 @@ warehouse_option = click.option(
     "Env: SPARKPLATE_WAREHOUSE.",
 )
 
+project_dir_option = click.option(
+    "--project-dir",
+    default=".",
+    type=click.Path(file_okay=False, exists=True),
+    help="The generated project's folder: its src/mocks, and its sparkplate.yaml (profiles).",
+)
+
 
 def _param(ctx, option, values) -> dict[str, str]:
     params = {}
@@ -31,6 +38,19 @@ def _param(ctx, option, values) -> dict[str, str]:
             raise click.BadParameter(f"{value!r} is not NAME=VALUE", ctx=ctx, param=option)
         params[name] = text
     return params
+
+
+def params_option(help: str):
+    """`-p NAME=VALUE`, repeatable, as a dict."""
+    return click.option(
+        "-p",
+        "--param",
+        "params",
+        multiple=True,
+        callback=_param,
+        metavar="NAME=VALUE",
+        help=help,
+    )
 
 
 class Cli(click.Group):
@@ -78,17 +98,16 @@ def _profile(folder: str | Path):
     return load_profile(start=Path(folder))
 
 
-@main.command()
-@click.argument("workflow", type=click.Path(dir_okay=False))
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    callback=_param,
-    metavar="NAME=VALUE",
-    help="A workflow parameter; repeat for several.",
+@main.command(
+    epilog="""\b
+Examples:
+  sparkplate run main.sch.yaml -p date=2024-01-01
+  sparkplate run backfill.sch.yaml -p start_date=2024-01-01 -p end_date=2024-01-07
+  sparkplate --profile cluster run daily.sch.yaml -p date=2024-01-07
+  sparkplate run daily.sch.yaml -p date=2024-01-07 --job main --for-date 2024-01-05"""
 )
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@params_option("A workflow parameter; repeat for several.")
 @warehouse_option
 @click.option(
     "--job", "job_id", metavar="ID", help="Run only this top-level job (a scheduler task)."
@@ -98,10 +117,22 @@ def _profile(folder: str | Path):
     metavar="YYYY-MM-DD",
     help="With --job of a for_each_date Workflow job: run only this one of its dates.",
 )
+@click.option(
+    "--spark-progress",
+    is_flag=True,
+    help="Turn on Spark's console progress bar and web UI (off by default), for runs that "
+    "take minutes.",
+)
 def run(
-    workflow: str, params: dict[str, str], warehouse: str, job_id: str | None, for_date: str | None
+    workflow: str,
+    params: dict[str, str],
+    warehouse: str,
+    job_id: str | None,
+    for_date: str | None,
+    spark_progress: bool,
 ) -> None:
-    """Run a workflow file (e.g. main.sch.yaml), on the chosen profile's Spark and catalog."""
+    """Run WORKFLOW, a workflow file (e.g. main.sch.yaml), on the chosen profile's Spark and
+    catalog."""
     from sparkplate.engine import run_workflow
 
     if for_date and not job_id:
@@ -114,17 +145,29 @@ def run(
         profile=profile,
         job_id=job_id,
         for_date=for_date,
+        spark_progress=spark_progress,
     )
 
 
-@main.command()
+@main.command(
+    epilog="""\b
+Examples:
+  sparkplate validate *.sch.yaml
+  sparkplate validate daily.sch.yaml -p date=2024-01-07
+  sparkplate --profile cluster validate main.sch.yaml"""
+)
 @click.argument("workflows", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(workflows: tuple[str, ...]) -> None:
-    """Check workflow files (and the workflows they call, and the profile) without Spark."""
+@params_option(
+    "A parameter as `run` gets it: each workflow is checked with the values that run would use "
+    "(every required parameter then needs one); repeat for several."
+)
+def validate(workflows: tuple[str, ...], params: dict[str, str]) -> None:
+    """Check WORKFLOWS, workflow files (and the workflows they call, and the profile), without
+    Spark. Without -p, on the parameters' defaults."""
     from sparkplate.engine import validate as check
 
     for path in workflows:
-        wf = check(Path(path))
+        wf = check(Path(path), params or None)  # None: the defaults, some values unknown
         jobs = f"{len(wf.jobs)} job" + ("s" if len(wf.jobs) != 1 else "")
         click.echo(f"{path}: ok ({wf.id}, {jobs})")
     profile = _profile(Path(workflows[0]).resolve().parent)
@@ -133,13 +176,37 @@ def validate(workflows: tuple[str, ...]) -> None:
         click.echo(f"{profile.file}: profile {profile.name} ok ({profile.master}, {catalog})")
 
 
+@main.command(epilog="Example: sparkplate graph daily.sch.yaml --expand --format dot | dot -Tsvg")
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@params_option("A workflow parameter, as for run (every required one then); repeat for several.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="A Mermaid flowchart (GitHub draws it in Markdown) or a Graphviz digraph.",
+)
+@click.option(
+    "--expand", is_flag=True, help="Draw the workflows that Workflow jobs run inside them."
+)
+def graph(workflow: str, params: dict[str, str], output_format: str, expand: bool) -> None:
+    """Print a diagram of WORKFLOW's jobs in run order, checked first as validate checks it,
+    without Spark: the wap template's write, its audits (blocking or not) and the publish, and
+    the workflows it runs."""
+    from sparkplate.graph import to_dot, to_mermaid, workflow_graph
+
+    drawn = workflow_graph(Path(workflow), params, expand=expand)
+    click.echo(to_mermaid(drawn) if output_format == "mermaid" else to_dot(drawn), nl=False)
+
+
 @main.group()
 def mock() -> None:
     """Load, check, extract, validate or generate mock data."""
 
 
 @mock.command("load")
-@click.option("--project-dir", default=".", type=click.Path(file_okay=False, exists=True))
+@project_dir_option
 @warehouse_option
 def mock_load(project_dir: str, warehouse: str) -> None:
     """Create the source tables from src/mocks/*.yaml (role: source), replacing their rows."""
@@ -157,7 +224,7 @@ def mock_load(project_dir: str, warehouse: str) -> None:
 
 @mock.command("check")
 @click.argument("table")
-@click.option("--project-dir", default=".", type=click.Path(file_okay=False, exists=True))
+@project_dir_option
 @warehouse_option
 def mock_check(table: str, project_dir: str, warehouse: str) -> None:
     """Compare TABLE in the warehouse with its expected mock (on the partitions the mock has)."""
@@ -193,12 +260,41 @@ def mock_check(table: str, project_dir: str, warehouse: str) -> None:
     click.echo(f"{table} matches {expected.path} ({len(expected.rows)} rows)")
 
 
-@mock.command("generate")
+@mock.command(
+    "generate",
+    epilog="""\b
+Examples:
+  sparkplate mock generate some_db.source_table --start-date 2024-01-01 --end-date 2024-01-07
+  sparkplate mock generate some_db.source_table --start-date 2024-01-01 \\
+      --end-date 2024-01-31 --rows-per-day 1000000 --seed 7 --date-column date""",
+)
 @click.argument("table")
-@click.option("--start-date", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--end-date", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--rows-per-day", default=100_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=42, show_default=True, type=int)
+@click.option(
+    "--start-date",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The first date to fill (YYYY-MM-DD).",
+)
+@click.option(
+    "--end-date",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The last date to fill (YYYY-MM-DD), included.",
+)
+@click.option(
+    "--rows-per-day",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many rows each date gets.",
+)
+@click.option(
+    "--seed",
+    default=42,
+    show_default=True,
+    type=int,
+    help="Seed of the random values: the same seed gives the same rows.",
+)
 @click.option(
     "--titles",
     default=5000,
@@ -289,7 +385,7 @@ def mock_generate(
     show_default=True,
     help="The mock's role: input of the transform, or its expected output.",
 )
-@click.option("--project-dir", default=".", type=click.Path(file_okay=False, exists=True))
+@project_dir_option
 @warehouse_option
 def mock_extract(
     table: str,
@@ -340,8 +436,8 @@ def mock_extract(
     "project_dir", default=".", required=False, type=click.Path(file_okay=False, exists=True)
 )
 def mock_validate(project_dir: str) -> None:
-    """Check every mock of a project (src/mocks/*.yaml) against its columns or DDL, without
-    Spark: columns, types and every value."""
+    """Check every mock of the project in PROJECT_DIR (default: here), src/mocks/*.yaml,
+    against its columns or DDL, without Spark: columns, types and every value."""
     from sparkplate.mocks import check_mocks
 
     results = check_mocks(Path(project_dir))
@@ -369,6 +465,35 @@ def _recipes_help() -> str:
         return "RECIPE: see the template's copier.yml (no template found here)."
 
 
+class RecipeChoice(click.Choice):
+    """The recipes of the template --source-path names, else of the one sparkplate was installed
+    from, read when needed (parsing, completion): each template offers its own. --source-path is
+    eager, so it is known before RECIPE is parsed."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    def _read_recipes(self, ctx: click.Context | None) -> None:
+        from sparkplate import sample
+
+        given = ctx.params.get("source_path") if ctx else None
+        try:  # not given, ctx.params holds click's own "unset" marker
+            source = sample.template_source(given if isinstance(given, str) else None)
+            self.choices = tuple(sample.recipes(source))
+        except SparkplateError:  # the command itself names the problem
+            self.choices = ()
+
+    def convert(self, value, param, ctx):
+        self._read_recipes(ctx)
+        if not self.choices:  # a git URL (Copier checks the answer), or no template
+            return value
+        return super().convert(value, param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        self._read_recipes(ctx)
+        return super().shell_complete(ctx, param, incomplete)
+
+
 @main.group()
 def sample() -> None:
     """Start a pipeline from a sample recipe."""
@@ -380,19 +505,20 @@ def sample() -> None:
     "Copier, from the template sparkplate was installed from (or --source-path), then print what "
     "was made and what to run next.\n\n" + _recipes_help()
 ))  # fmt: skip
-@click.argument("recipe")
+@click.argument("recipe", type=RecipeChoice(), metavar="RECIPE")
 @click.argument("target_path", required=False, type=click.Path(file_okay=False))
 @click.option("--workflow-shortname", help="Short name of the workflow (names files and tables).")
 @click.option("--workflow-id", help="Workflow id in the scheduler.")
-@click.option("--source-path", help="A sparkplate checkout or git URL to render from.")
+@click.option(
+    "--source-path",
+    is_eager=True,  # RECIPE is checked against this template's recipes
+    help="A sparkplate checkout or git URL to render from.",
+)
 @click.option("--skip-info", is_flag=True, help="Print nothing after rendering.")
 def sample_workflow(recipe, target_path, workflow_shortname, workflow_id, source_path, skip_info):
     from sparkplate import sample as samples
 
     source = samples.template_source(source_path)
-    offered = samples.recipes(source)
-    if offered and recipe not in offered:
-        raise SparkplateError(f"unknown recipe {recipe!r}", fix="use one of: " + ", ".join(offered))
     answers = {"workflow_shortname": workflow_shortname, "workflow_id": workflow_id}
     answers = {k: v for k, v in answers.items() if v}
     target = Path(target_path or workflow_shortname or f"sparkplate_sample_{recipe}")
@@ -511,50 +637,69 @@ def table() -> None:
     """Look at a table's state."""
 
 
-@table.command("show")
+@table.command(
+    "show",
+    epilog="""\b
+Examples:
+  sparkplate table show sample_db.sparkplate_sample_results
+  sparkplate table show sample_db.sparkplate_sample_results --json | jq .high_water_mark
+  sparkplate --profile cluster table show sample_db.sparkplate_sample_results --snapshots 3""",
+)
 @click.argument("name")
-@click.option("--snapshots", "limit", default=10, show_default=True, help="How many to list.")
+@click.option(
+    "--snapshots",
+    "limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many of the newest snapshots to list.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object (table, snapshots, refs, unpublished_wap_branches, "
+    "high_water_mark, last_audits) instead of text.",
+)
 @warehouse_option
-def table_show(name: str, limit: int, warehouse: str) -> None:
-    """Print a table's latest snapshots, branches, high-water mark and last audit results."""
-    from sparkplate import iceberg
-    from sparkplate.audits.record import last_results
-    from sparkplate.session import local_session
+def table_show(name: str, limit: int, as_json: bool, warehouse: str) -> None:
+    """Print the state of table NAME (db.table): its latest snapshots, its branches and tags,
+    WAP branches not published, its high-water mark and its last audit results."""
+    import json
 
-    spark = local_session("sparkplate-table-show", warehouse=warehouse, profile=_profile("."))
+    from sparkplate import iceberg
+    from sparkplate.session import local_session
+    from sparkplate.table_state import (
+        MISSING_FIX,
+        require_table_without_spark,
+        table_state,
+        text_lines,
+    )
+
+    profile = _profile(".")
+    require_table_without_spark(name, warehouse, profile)  # Spark takes seconds to start
+    spark = local_session("sparkplate-table-show", warehouse=warehouse, profile=profile)
     if not iceberg.table_exists(spark, name):
         raise SparkplateError(
-            f"table {name} does not exist in {_warehouse(spark)}",
-            fix="run the workflow first, or pass --warehouse",
+            f"table {name} does not exist in {_warehouse(spark)}", fix=MISSING_FIX
         )
-    click.echo(f"table {name}")
-    click.echo("snapshots (newest first):")
-    for s in iceberg.latest_snapshots(spark, name, limit):
-        click.echo(
-            f"  {s.committed_at}  {s.snapshot_id}  {s.operation:<9} "
-            f"+{s.added_records} -{s.deleted_records} rows"
-        )
-    refs = iceberg.ref_snapshots(spark, name)
-    click.echo("refs: " + ", ".join(f"{ref}={snapshot}" for ref, snapshot in refs.items()))
-    stray = [ref for ref in refs if ref.startswith(iceberg.WAP_PREFIX)]
-    if stray:
-        click.echo(
-            "WAP branches not published (a run in progress, or one that was killed; the next "
-            "run on the table drops a killed run's): " + ", ".join(stray)
-        )
-    hwm = iceberg.read_hwm(spark, name)
-    click.echo(
-        "high-water mark: "
-        + (", ".join(f"{k}={v}" for k, v in sorted(hwm.items())) if hwm else "not set")
-    )
-    results = last_results(spark, name)
-    click.echo(
-        f"last audit results ({results[0].run_id}, {results[0].ref}):"
-        if results
-        else "last audit results: none recorded"
-    )
-    for r in results:
-        click.echo(f"  [{r.severity}] {r.audit}: expected {r.expected}; got {r.actual}")
+    state = table_state(spark, name, limit)
+    click.echo(json.dumps(state, indent=2) if as_json else "\n".join(text_lines(state)))
+
+
+@main.command(
+    epilog="Example: sparkplate schema > workflow.schema.json, then in a workflow file: "
+    "# yaml-language-server: $schema=workflow.schema.json"
+)
+def schema() -> None:
+    """Print the JSON Schema of workflow files (*.sch.yaml), for editors.
+
+    It is built from this sparkplate's job types and audit functions; generated projects carry
+    a copy in .sparkplate/workflow.schema.json.
+    """
+    from sparkplate.schema import dumps
+
+    click.echo(dumps(), nl=False)
 
 
 if __name__ == "__main__":

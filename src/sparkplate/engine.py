@@ -16,6 +16,7 @@ from sparkplate.jobs import LazySpark, Resources, Run, check_job
 from sparkplate.jobs.sub_workflow import dates_for, passed_params
 from sparkplate.params import did_you_mean, substitute
 from sparkplate.profiles import Profile
+from sparkplate.progress import Tally
 from sparkplate.workflow import Job, Workflow, parse_workflow, walk
 
 
@@ -54,10 +55,12 @@ def run_workflow(
     out=None,
     job_id: str | None = None,
     for_date: str | None = None,
+    spark_progress: bool = False,
 ) -> Run:
     """Validate (top level only: it checks called workflows too) and run `path`; with `job_id`,
     only that top-level job (a scheduler's task), and with `for_date`, only that date of its
-    `for_each_date`."""
+    `for_each_date`. `spark_progress` turns Spark's console progress bar and UI on, for runs
+    that take minutes (a session made elsewhere is used as it is)."""
     path = Path(path)
     given = dict(params or {})
     shown = " ".join(f"{k}={v}" for k, v in given.items())
@@ -72,10 +75,11 @@ def run_workflow(
     run = Run(
         wf,
         dict(values),
-        parent.lazy_spark if parent else LazySpark(warehouse, profile),
+        parent.lazy_spark if parent else LazySpark(warehouse, profile, spark_progress),
         parent.resources if parent else Resources(),
         depth=(parent.depth + parent.indent + 1) if parent else 0,
         out=out or (parent.out if parent else sys.stdout),
+        tally=parent.tally if parent else Tally(),  # a caller sees what its callees did
     )
     run.run_child = lambda child, child_params: run_workflow(child, child_params, parent=run)
     jobs = wf.jobs if job_id is None else [_one_job(run, job_id, for_date)]

@@ -105,9 +105,20 @@ def _refs_of(jtable) -> dict:
     return {name: refs.get(name) for name in refs.keySet()}
 
 
-def ref_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
-    """{ref name: snapshot id} of every branch (main included) and tag."""
-    return {name: ref.snapshotId() for name, ref in _refs(spark, table).items()}
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    kind: str  # branch or tag
+    snapshot_id: int
+
+
+def table_refs(spark: SparkSession, table: str) -> list[Ref]:
+    """Every branch (main included) and tag: main first, then by name."""
+    found = [
+        Ref(name, "branch" if ref.isBranch() else "tag", ref.snapshotId())
+        for name, ref in _refs(spark, table).items()
+    ]
+    return sorted(found, key=lambda ref: (ref.name != "main", ref.name))
 
 
 def branch_snapshots(spark: SparkSession, table: str) -> dict[str, int]:
@@ -273,6 +284,20 @@ def publish(spark: SparkSession, table: str, branch: str) -> int:
     faults.point("after_fast_forward")
     drop_branch(spark, table, branch)
     return main_snapshot_id(spark, table)
+
+
+def added_records(spark: SparkSession, table: str, head: int, since: int | None) -> int:
+    """Rows the commits after snapshot `since` up to `head` added (e.g. a publish's), from their
+    snapshot summaries: table metadata, read in the driver, no data."""
+    jtable = _java_table(spark, table)
+    total, snapshot_id = 0, head
+    while snapshot_id is not None and snapshot_id != since:
+        snapshot = jtable.snapshot(snapshot_id)
+        if snapshot is None:  # expired: older commits are not this write's
+            break
+        total += int(snapshot.summary().get("added-records") or 0)
+        snapshot_id = snapshot.parentId()
+    return total
 
 
 @dataclass(frozen=True)

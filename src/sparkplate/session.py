@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -193,6 +194,7 @@ def local_session(
     warehouse: str | os.PathLike | None = None,
     quick_start: bool = False,
     profile: Profile | None = None,
+    spark_progress: bool = False,
 ) -> SparkSession:
     """The session `profile` describes (default: the project's, found from the working folder);
     with `iceberg`, its catalog is the default catalog (a Hadoop catalog under `warehouse`
@@ -201,6 +203,9 @@ def local_session(
     `quick_start` is for unit tests on tiny data: the JVM compiles with its fast tier only and one
     shuffle partition does, which roughly halves a short test run (the full JIT pays off only on
     real volumes).
+
+    `spark_progress` turns on Spark's console progress bar and its web UI, which cost a little at
+    start-up and clutter short runs' output: off by default, for runs that take minutes.
     """
     active = SparkSession.getActiveSession()
     if active is not None:  # made by spark-submit, a platform or a test: use it as it is
@@ -252,8 +257,11 @@ def local_session(
         for key, value in properties.items():
             builder = builder.config(f"spark.sql.catalog.{catalog}.{key}", value)
         builder = builder.config("spark.sql.defaultCatalog", catalog)
-    for key, value in profile.spark_conf.items():  # the profile has the last word
+    for key, value in profile.spark_conf.items():  # the profile has the last word...
         builder = builder.config(key, value)
+    if spark_progress:  # ...but for what this run's command line asks for
+        builder = builder.config("spark.ui.enabled", "true")
+        builder = builder.config("spark.ui.showConsoleProgress", "true")
     check_master(profile, settings["master"])
     if iceberg and properties.get("type") == "rest":
         check_rest_catalog(profile, properties.get("uri", ""))
@@ -265,6 +273,8 @@ def local_session(
             f"could not start Spark: {first_line}", fix="install Java 17 (or set JAVA_HOME)"
         ) from err
     session.sparkContext.setLogLevel(log_level)  # pyspark resets the level at start-up
+    if spark_progress and session.sparkContext.uiWebUrl:
+        print(f"Spark UI: {session.sparkContext.uiWebUrl}", file=sys.stderr, flush=True)
     if iceberg and properties.get("type") == "jdbc":
         try:
             check_jdbc_catalog(session, profile, properties)

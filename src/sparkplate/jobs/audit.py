@@ -66,6 +66,7 @@ def audit_and_record(jr: JobRun, data, ref: str, snapshot_id: int | None) -> lis
     # No cache of `data`: the audits' aggregates are batched into one scan (see audits.record),
     # and building a cache costs more than a second scan of one small partition.
     results = run_audits(ctx, jr.spec.get("audits") or [])
+    jr.run.tally.audited(results)
     for result in results:
         jr.log(result.line())
     record(

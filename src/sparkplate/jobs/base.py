@@ -27,6 +27,7 @@ from sparkplate import iceberg
 from sparkplate.errors import SparkplateError, java_fix, os_error, spark_message
 from sparkplate.params import did_you_mean, substitute
 from sparkplate.profiles import Profile
+from sparkplate.progress import Tally
 from sparkplate.session import local_session
 from sparkplate.workflow import Job, Workflow
 
@@ -123,12 +124,16 @@ class LazySpark:
 
     warehouse: str | os.PathLike | None = None
     profile: Profile | None = None  # None: the profile of the project around the working folder
+    spark_progress: bool = False  # Spark's console progress bar and UI on
     _spark: SparkSession | None = None
 
     def get(self) -> SparkSession:
         if self._spark is None:
             self._spark = local_session(
-                "sparkplate", warehouse=self.warehouse, profile=self.profile
+                "sparkplate",
+                warehouse=self.warehouse,
+                profile=self.profile,
+                spark_progress=self.spark_progress,
             )
         return self._spark
 
@@ -172,6 +177,7 @@ class Run:
     # Runs a workflow this one calls, in this run's session. The engine sets it, so that the
     # Workflow job does not import the engine (which imports every job type).
     run_child: Callable[[Path, dict[str, str]], Run] | None = None
+    tally: Tally = field(default_factory=Tally)  # what its jobs did, for progress reports
 
     @property
     def spark(self) -> SparkSession:

@@ -22,8 +22,12 @@ from sparkplate.session import spark_submit
 from sparkplate.workflow import Job, Workflow
 
 # The runner's Spark settings an application gets (catalogs, storage credentials, executors...),
-# less those that name the runner's own application or its ports.
-NOT_INHERITED = re.compile(r"^spark\.(app\.|submit\.|master$|executor\.id$|driver\.host$)|\.port$")
+# less those that name the runner's own application or its ports, and the console progress bar
+# (the application's output is read line by line: each redraw of the bar would be a log line).
+NOT_INHERITED = re.compile(
+    r"^spark\.(app\.|submit\.|master$|executor\.id$|driver\.host$|ui\.showConsoleProgress$)"
+    r"|\.port$"
+)
 WAP_BRANCH = "spark.wap.branch"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)")

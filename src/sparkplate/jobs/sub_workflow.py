@@ -3,7 +3,8 @@
     - job: {id: days, type: Workflow, workflow: main.sch.yaml,
             for_each_date: {end: "${date}", days: "${lookback_days}"}}
 
-The called workflow is validated with its caller, and runs in the caller's Spark session.
+The called workflow is validated with its caller, and runs in the caller's Spark session. A
+range of dates reports its progress and ends with what each date did (see `progress`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs.base import JobRun, job_type
 from sparkplate.params import BUILTIN_PARAMS, did_you_mean, parse_date
+from sparkplate.progress import DateProgress
 from sparkplate.workflow import Job, Workflow
 
 RANGE_KEYS = ("start", "end", "days")
@@ -136,10 +138,18 @@ def _check_given_date(wf: Workflow, job: Job, child: Workflow, name: str, value:
 )
 def run_workflow_job(jr: JobRun) -> None:
     child_path = jr.file("workflow")
+    params = {k: str(v) for k, v in (jr.spec.get("params") or {}).items()}
     each = jr.spec.get("for_each_date")
-    dates = dates_for(each, jr.run.workflow.path, f"{jr.job.key}.for_each_date") if each else [None]
-    for day in dates:
-        params = {k: str(v) for k, v in (jr.spec.get("params") or {}).items()}
-        if day:
-            params["date"] = day
+    if not each:
         jr.run.run_child(child_path, params)
+        return
+    dates = dates_for(each, jr.run.workflow.path, f"{jr.job.key}.for_each_date")
+    # A range may take hours: say what is coming, how far it got, and what each date did.
+    progress = DateProgress(dates, jr.run.tally, jr.log)
+    progress.begin(f"a run of {child_path.name}")
+    try:
+        for day in dates:
+            with progress.date(day):
+                jr.run.run_child(child_path, {**params, "date": day})
+    finally:
+        progress.end()

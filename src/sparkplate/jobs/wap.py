@@ -72,8 +72,10 @@ def _write_audit_publish(jr: JobRun, table: str, partition: dict, branch: str) -
     fail_on(failed, table, f"nothing was published; main stays at snapshot {main_before}")
     if snapshot is None:
         jr.log("nothing was written; nothing to publish")
+        jr.run.tally.published(rows=0)
         return
     published = iceberg.publish(spark, table, branch)
+    jr.run.tally.published(rows=iceberg.added_records(spark, table, published, main_before))
     jr.log(f"published {table}: main is now snapshot {published}")
 
 
