@@ -25,7 +25,7 @@ TRANSFORM = {recipe: facts["transform"] for recipe, facts in RECIPE_FACTS.items(
 WRITE_JOB_TYPE = {recipe: facts["write_job_type"] for recipe, facts in RECIPE_FACTS.items()}
 
 SCALA_JAR = "target/sparkplate_sample.jar"  # the default Scala project's jar and main class
-SCALA_CLASS = "com.example.sparkplatesample.ExampleApp"
+SCALA_CLASS = "com.example.sparkplatesample.TopTitles"
 
 
 def render(dest: Path, **answers) -> Path:

@@ -93,7 +93,7 @@ def test_a_compile_error_fails_the_run_with_mavens_message(spark, scala_project,
         execute(scala_project, warehouse, table, date="2024-01-01")
     message = str(error.value)
     assert "the Maven build failed" in message
-    assert "ExampleApp.scala" in message and "groupByy" in message
+    assert "TopTitles.scala" in message and "groupByy" in message
     assert main_snapshot(spark, table) is None  # nothing was written
     assert branches(spark, table) == []
 

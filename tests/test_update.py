@@ -33,13 +33,35 @@ TEMPLATE_NOTE = {"md": "Updated by the template.", "py": "# updated by the templ
                  "R": "# updated by the template"}  # fmt: skip
 
 
+# Where the Scala recipe's files were before 0.2.0 moved them to the package's folder (its
+# migration moves a project's copies), and where they are now for the default answers.
+SCALA_PACKAGE_PATH = "com/example/sparkplatesample"
+SCALA_MOVES = {
+    "src/main/scala/ExampleApp.scala": f"src/main/scala/{SCALA_PACKAGE_PATH}/TopTitles.scala",
+    "src/test/scala/ExampleAppSuite.scala": (
+        f"src/test/scala/{SCALA_PACKAGE_PATH}/TopTitlesSuite.scala"
+    ),
+}
+
+
+def transform_in(project: Path, recipe: str) -> Path:
+    """The recipe's transform in a project rendered at some release: today's path, or the one
+    before a move."""
+    path = TRANSFORM[recipe]
+    if not (project / path).exists():
+        path = next((old for old, new in SCALA_MOVES.items() if new == path), path)
+    return project / path
+
+
 def template_of(recipe: str) -> str:
     """The path under templates/ of the recipe's transform: the one whose name renders to it
     (a recipe's own files are named to render empty, and so not at all, for other recipes)."""
     names = jinja2.Environment(undefined=jinja2.ChainableUndefined)
     for path in (REPO / "templates").rglob("*.jinja"):
         name = path.relative_to(REPO / "templates").as_posix()
-        rendered = names.from_string(name.removesuffix(".jinja")).render(recipe=recipe)
+        rendered = names.from_string(name.removesuffix(".jinja")).render(
+            recipe=recipe, scala_package_path=SCALA_PACKAGE_PATH
+        )
         if rendered == TRANSFORM[recipe]:
             return name
     raise AssertionError(f"no template renders to {TRANSFORM[recipe]}")
@@ -76,6 +98,13 @@ def tag_releases(repo: Path) -> None:
         except InvalidVersion:
             continue
         git(repo, "tag", f"v{release[1]}", commit)
+
+
+def next_release(previous: str) -> str:
+    """The release the working tree becomes: the minor version after `previous` (v0.1.0 ->
+    v0.2.0), so that migrations keyed on it run when a project updates to the working tree."""
+    major, minor = Version(previous).release[:2]
+    return f"v{major}.{minor + 1}.0"
 
 
 def release_tags(repo: Path) -> list[str]:
@@ -117,6 +146,7 @@ def template(tmp_path_factory) -> tuple[Path, str]:
         path.write_text(f"{line}\n" + path.read_text())
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "the working tree, and a template change")
+    git(clone, "tag", next_release(previous))  # its migrations (`version: v0.2.0`) run on update
     return clone, previous
 
 
@@ -185,9 +215,9 @@ def test_an_updated_project_is_the_project_copier_copy_makes_today(template, tmp
 def test_user_edits_survive_an_update_or_show_as_a_conflict(template, tmp_path, recipe):
     template_dir, previous = template
     project = render_project(template_dir, previous, tmp_path / "p", recipe=recipe)
-    transform = project / TRANSFORM[recipe]
-    note = USER_NOTE[transform.suffix.lstrip(".")]
-    transform.write_text(transform.read_text() + f"{note}\n")
+    edited = transform_in(project, recipe)
+    note = USER_NOTE[edited.suffix.lstrip(".")]
+    edited.write_text(edited.read_text() + f"{note}\n")
     readme = project / "README.md"
     readme.write_text(readme.read_text().replace("## Run it", "## Run it\n\nOur team runs it.", 1))
     git(project, "commit", "-q", "-am", "the user's edits")
@@ -195,6 +225,7 @@ def test_user_edits_survive_an_update_or_show_as_a_conflict(template, tmp_path, 
     done = update(project, "--vcs-ref", "HEAD")
 
     assert done.returncode == 0, done.stderr
+    transform = project / TRANSFORM[recipe]  # moved there, if it moves, with the user's note
     assert note in transform.read_text()
     assert "Our team runs it." in readme.read_text()
     # Here the two sides touch different lines: the template's change merges in cleanly too.
@@ -210,17 +241,23 @@ USER_SCALA_TEST = """  test("our own check: top_n = 2 keeps ranks 1 and 2 only")
   }
 
 """
+SUITE_0_1_0, SUITE = (
+    "src/test/scala/ExampleAppSuite.scala",
+    SCALA_MOVES["src/test/scala/ExampleAppSuite.scala"],
+)
+MOCK = f"src/test/scala/{SCALA_PACKAGE_PATH}/Mock.scala"
 
 
 def test_the_scala_mock_reader_leaves_the_suite_and_the_users_test_stays(template, tmp_path):
-    """0.1.0's ExampleAppSuite.scala held the YAML mock reader; now src/test/scala/Mock.scala
-    does. Updated from 0.1.0, a project gets Mock.scala, its suite loses the reader and keeps the
-    test the user added (the two changes touch other lines: they merge without a conflict), and
+    """0.1.0's ExampleAppSuite.scala held the YAML mock reader; now Mock.scala does (and 0.2.0
+    moved both to the package's folder, the suite renamed TopTitlesSuite). Updated from 0.1.0, a
+    project gets Mock.scala, its suite loses the reader and keeps the test the user added, which
+    follows the rename (the changes touch other lines: they merge without a conflict), and
     `mvn test` passes, the user's test included."""
     template_dir, _ = template
     assert "v0.1.0" in release_tags(template_dir), "no `Release 0.1.0` commit in the history"
     project = render_project(template_dir, "v0.1.0", tmp_path / "p", recipe="scala")
-    suite = project / "src/test/scala/ExampleAppSuite.scala"
+    suite = project / SUITE_0_1_0
     assert "object ExampleAppSuite" in suite.read_text()  # 0.1.0: the reader is in the suite
     anchor = "  private val goodArgs = Seq("
     suite.write_text(suite.read_text().replace(anchor, USER_SCALA_TEST + anchor, 1))
@@ -230,10 +267,11 @@ def test_the_scala_mock_reader_leaves_the_suite_and_the_users_test_stays(templat
 
     assert done.returncode == 0, done.stderr
     assert leftovers(project) == []
-    assert (project / "src/test/scala/Mock.scala").is_file()
-    edited = suite.read_text()
-    assert USER_SCALA_TEST in edited
-    assert "object ExampleAppSuite" not in edited and "snakeyaml" not in edited
+    assert (project / MOCK).is_file()
+    assert not suite.exists()
+    edited = (project / SUITE).read_text()
+    assert USER_SCALA_TEST.replace("ExampleApp.", "TopTitles.") in edited
+    assert "ExampleApp" not in edited and "snakeyaml" not in edited
     if shutil.which("mvn") is None:
         pytest.fail("Maven (mvn) is needed to test the Scala recipe; .ci/run installs it")
     tests = subprocess.run(["mvn", "-B", "-q", "test"], cwd=project, text=True,
@@ -248,7 +286,7 @@ def test_an_edit_inside_the_old_scala_mock_reader_shows_as_a_conflict(template, 
     Mock.scala by hand. Copier never drops the edit silently."""
     template_dir, _ = template
     project = render_project(template_dir, "v0.1.0", tmp_path / "p", recipe="scala")
-    suite = project / "src/test/scala/ExampleAppSuite.scala"
+    suite = project / SUITE_0_1_0
     mine = "=> v.toString.trim // ours"
     suite.write_text(suite.read_text().replace("=> v.toString\n", f"{mine}\n", 1))
     git(project, "commit", "-q", "-am", "the user's change to the reader")
@@ -256,10 +294,10 @@ def test_an_edit_inside_the_old_scala_mock_reader_shows_as_a_conflict(template, 
     done = update(project, "--vcs-ref", "HEAD")
 
     assert done.returncode == 0, done.stderr
-    assert leftovers(project) == ["src/test/scala/ExampleAppSuite.scala"]
-    before_updating = suite.read_text().split("<<<<<<< before updating\n", 1)[1]
+    assert leftovers(project) == [SUITE]
+    before_updating = (project / SUITE).read_text().split("<<<<<<< before updating\n", 1)[1]
     assert mine in before_updating.split("\n=======\n", 1)[0]
-    assert (project / "src/test/scala/Mock.scala").is_file()
+    assert (project / MOCK).is_file()
 
 
 def test_changing_the_recipe_on_update_is_refused_and_changes_nothing(template, tmp_path):
@@ -314,6 +352,50 @@ def test_a_renamed_file_takes_the_users_edits_along(template, tmp_path):
     moved = (project / f"src/{new}.py").read_text()
     assert "# kept by the user" in moved
     assert f"script: src/{new}.py" in (project / "main.sch.yaml").read_text()
+
+
+def test_the_scala_sources_move_to_their_package_with_the_users_edits(template, tmp_path):
+    """0.2.0 moved src/main/scala/ExampleApp.scala to src/main/scala/<package>/TopTitles.scala
+    (the class renamed TopTitles) and the suite likewise; its migration carries a project's
+    copies there: the user's edits, merged with the template's changes (the rename, a line the
+    fixture adds), in the new files, and the old ones gone."""
+    template_dir, previous = template
+    project = render_project(template_dir, previous, tmp_path / "p", recipe="scala")
+    old_app = project / "src/main/scala/ExampleApp.scala"
+    if not old_app.is_file():
+        pytest.skip(f"{previous} has the Scala sources in their package's folder already")
+    mine = "  // kept by the user: the source as the platform names it\n"
+    anchor = "  def readSourceTable("
+    old_app.write_text(old_app.read_text().replace(anchor, mine + anchor, 1))
+    old_suite = project / SUITE_0_1_0
+    goodargs = "  private val goodArgs = Seq("
+    old_suite.write_text(old_suite.read_text().replace(goodargs, USER_SCALA_TEST + goodargs, 1))
+    git(project, "commit", "-q", "-am", "the user's edits")
+
+    done = update(project, "--vcs-ref", "HEAD")
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    assert not old_app.exists() and not old_suite.exists()
+    app = (project / TRANSFORM["scala"]).read_text()
+    assert TRANSFORM["scala"] == SCALA_MOVES["src/main/scala/ExampleApp.scala"]
+    assert mine + anchor in app
+    assert TEMPLATE_NOTE["scala"] in app  # the template's own change merged in too
+    assert "object TopTitles {" in app and "usage: TopTitles " in app
+    suite = (project / SUITE).read_text()
+    assert USER_SCALA_TEST.replace("ExampleApp.", "TopTitles.") in suite
+    assert "class TopTitlesSuite " in suite
+    for path in (project / "src").rglob("*.scala"):
+        assert "ExampleApp" not in path.read_text(), path
+    assert (
+        "class: com.example.sparkplatesample.TopTitles\n" in (project / "main.sch.yaml").read_text()
+    )
+    # Updating again (nothing left to move) changes nothing more.
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "updated")
+    again = update(project, "--vcs-ref", "HEAD")
+    assert again.returncode == 0, again.stderr
+    assert git(project, "status", "--porcelain") == ""
 
 
 def test_a_recipe_chosen_at_the_prompt_is_refused_after_the_update(template, tmp_path):

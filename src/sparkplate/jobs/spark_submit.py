@@ -195,7 +195,8 @@ def check_main_class(wf: Workflow, job: Job) -> None:
         raise wf.error(
             f"'{job.spec['class']}' is not a JVM class name",
             key=f"{job.key}.class",
-            fix="give the application's main class with its package, e.g. com.example.ExampleApp",
+            fix="give the application's main class with its package, e.g. "
+            "com.example.toptitles.TopTitles",
         )
 
 
