@@ -10,7 +10,8 @@
 # (its error is printed before).
 # The connection closes at the end of stdin. Exit status 3: sparklyr is not installed.
 
-DONE <- "sparkplate-r-job:"
+# The start of every status line (r.py reads them by it).
+status_prefix <- "sparkplate-r-job:"
 
 connect <- function(spark_home, master, conf_file, app_name, gateway_port) {
   settings <- readLines(conf_file)
@@ -56,7 +57,7 @@ serve <- function(argv) {
   }
   spark <- connect(argv[[1]], argv[[2]], argv[[3]], argv[[4]], argv[[5]])
   on.exit(sparklyr::spark_disconnect(spark))
-  cat(DONE, " connected\n", sep = "")
+  cat(status_prefix, " connected\n", sep = "")
   flush(stdout())
   input <- file("stdin", open = "r")
   while (length(line <- readLines(input, n = 1)) == 1) {
@@ -71,7 +72,7 @@ serve <- function(argv) {
         FALSE
       }
     )
-    cat(DONE, " ", if (ok) "ok" else "failed", "\n", sep = "")
+    cat(status_prefix, " ", if (ok) "ok" else "failed", "\n", sep = "")
     flush(stdout())
   }
 }
