@@ -99,7 +99,7 @@ def airflow(session: nox.Session) -> None:
 @timed
 def e2e(session: nox.Session, recipe: str) -> None:
     """Render the recipe with real Copier, then run the generated project's own nox."""
-    session.install("copier", "nox", "uv")
+    session.install("copier", "nox>=2025.2.9", "uv")  # the generated noxfile's nox.needs_version
     project = Path(tempfile.mkdtemp(prefix=f"sparkplate-e2e-{recipe}-")) / "pipeline"
     session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
                 "-d", f"recipe={recipe}", str(REPO.resolve()), str(project))  # fmt: skip

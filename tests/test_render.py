@@ -17,13 +17,21 @@ from sparkplate.mocks import MockSet
 pytestmark = pytest.mark.render
 
 JINJA_LEFTOVER = re.compile(r"{{|}}|{%|%}|{#|#}")
+# A GitHub Actions expression, `${{ ... }}`, is meant to be there (.github/workflows/ci.yml).
+GITHUB_EXPRESSION = re.compile(r"\$\{\{[^{}]*\}\}")
 # Each recipe's own files besides its transform (copier.yml names that): tests and build files.
 OWN_FILES = {
     "sparksql": ("src/test_sparksql_write.py",),
     "pyspark": ("src/test_pyspark_write.py",),
-    "scala": ("pom.xml", "src/test/scala/ExampleAppSuite.scala", "src/test/scala/Mock.scala"),
+    "scala": (
+        "pom.xml",
+        ".scalafmt.conf",
+        "src/test/scala/com/example/sparkplatesample/TopTitlesSuite.scala",
+        "src/test/scala/com/example/sparkplatesample/Mock.scala",
+    ),
     "sparklyr": (
         "DESCRIPTION",
+        ".lintr",
         "tests/testthat/test-sparklyr_write.R",
         "tests/testthat/helper-mocks.R",
         "tests/render_sql.R",
@@ -63,7 +71,8 @@ def test_default_render_is_complete_and_clean(tmp_path, recipe):
         assert expected in files
     for name in files:
         text = (project / name).read_text()
-        assert not JINJA_LEFTOVER.search(text), f"template residue in {name}"
+        residue = JINJA_LEFTOVER.search(GITHUB_EXPRESSION.sub("", text))
+        assert not residue, f"template residue in {name}"
         assert not text.endswith("\n\n"), f"{name} ends with a blank line"
         if name.endswith(".py"):
             ast.parse(text, filename=name)
@@ -140,12 +149,22 @@ def test_bad_answers_are_refused_and_nothing_is_written(tmp_path, question, answ
     assert not dest.exists()
 
 
-def test_scala_package_names_the_sources_and_the_main_class(tmp_path):
+def test_scala_package_names_the_sources_their_folders_and_the_main_class(tmp_path):
     project = render(tmp_path / "p", recipe="scala", scala_package="org.acme.top_titles")
-    app = project / TRANSFORM["scala"]  # one path whatever the package: an
-    assert app.read_text().startswith("package org.acme.top_titles\n")  # update edits one line
+    sources = sorted(
+        path.relative_to(project).as_posix() for path in (project / "src").rglob("*.scala")
+    )
+    assert sources == [
+        "src/main/scala/org/acme/top_titles/TopTitles.scala",
+        "src/test/scala/org/acme/top_titles/Mock.scala",
+        "src/test/scala/org/acme/top_titles/TopTitlesSuite.scala",
+    ]
+    for source in sources:
+        assert (project / source).read_text().startswith("package org.acme.top_titles\n")
+    readme = (project / "README.md").read_text()
+    assert "`src/main/scala/org/acme/top_titles/TopTitles.scala` | the transform |" in readme
     write = validate(project / "main.sch.yaml").jobs[2].jobs[0]
-    assert write.spec["class"] == "org.acme.top_titles.ExampleApp"
+    assert write.spec["class"] == "org.acme.top_titles.TopTitles"
     assert (project / write.spec["pom"]).is_file()
     assert "<finalName>${project.artifactId}</finalName>" in (project / "pom.xml").read_text()
     assert write.spec["jar"] == SCALA_JAR

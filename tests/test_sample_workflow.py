@@ -50,6 +50,14 @@ def test_skip_info_prints_nothing(tmp_path):
     assert "created" not in result.output and "next:" not in result.output
 
 
+def test_without_copier_it_names_the_extra_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "copier", None)  # `import copier` raises ImportError
+    result = run("sample", "workflow", "pyspark", str(tmp_path / "p"), "--source-path", str(REPO))
+    assert result.exit_code != 0
+    assert "pip install 'sparkplate[sample]'" in result.output
+    assert not (tmp_path / "p").exists()
+
+
 @pytest.mark.render  # Copier validates the shortname
 @pytest.mark.parametrize(
     "args, message",

@@ -92,7 +92,13 @@ def recipes(source: Source | None = None) -> list[str]:
 
 
 def render(source: Source, recipe: str, target: Path, answers: dict[str, str]) -> Path:
-    import copier
+    try:
+        import copier
+    except ImportError:  # an extra: a cluster install of the runtime has no use for Copier
+        raise SparkplateError(
+            "`sparkplate sample workflow` renders with Copier, which is not installed",
+            fix="pip install 'sparkplate[sample]'",
+        ) from None
 
     copier.run_copy(
         source.path,

@@ -1,4 +1,4 @@
-"""Engine versions, kept in one place. pyspark itself is pinned in pyproject.toml."""
+"""Engine versions, kept in one place. pyspark's range (3.5.x) is in pyproject.toml."""
 
 SCALA_BINARY_VERSION = "2.12"
 SPARK_MINOR_VERSION = "3.5"

@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same module, as a package
+    import tomli as tomllib
 
 from sparkplate.errors import SparkplateError
 from sparkplate.profiles import PROFILE_FILE, URI
