@@ -114,6 +114,14 @@ def attach_warehouse(spark, catalog: str, warehouse: Path, source) -> None:
         write_table(spark, dataclasses.replace(mock, table=f"{catalog}.{mock.table}"))
 
 
+def edit(path: Path, old: str, new: str) -> Path:
+    """Replace `old`, which must be in the file exactly once, by `new`."""
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
+    path.write_text(text.replace(old, new))
+    return path
+
+
 def add_to_wap(project: Path, *, audit: str = "", job: str = "") -> None:
     """Edit main.sch.yaml's wap template: an audit goes first in `audits`, a job last in `jobs`."""
     path = project / "main.sch.yaml"

@@ -152,3 +152,20 @@ def test_main_runs_on_a_local_cluster_with_executor_jvms(project, tmp_path):
         cwd=project, capture_output=True, text=True,
     )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(
+    ("location", "folder"),
+    [
+        ("/data/warehouse", "/data/warehouse"),
+        ("warehouse", "warehouse"),
+        ("file:///data/warehouse", "/data/warehouse"),
+        ("file:/data/warehouse", "/data/warehouse"),
+        ("s3://bucket/warehouse", None),
+        ("hdfs://namenode/warehouse", None),
+    ],
+)
+def test_local_path_names_the_folder_of_a_local_location_only(location, folder):
+    from sparkplate.profiles import local_path
+
+    assert local_path(location) == (Path(folder) if folder else None)

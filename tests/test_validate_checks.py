@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import edit
 
 from sparkplate import iceberg
 from sparkplate.cli import main as cli
@@ -87,29 +88,11 @@ workflow:
 HWM = "workflow.jobs[1].job"  # the HWM job of main
 
 
-@pytest.fixture(autouse=True)
-def no_jvm(monkeypatch):
-    """A run's Spark session is started through the name `jobs.base` imported, which conftest's
-    `no_spark` (patching `sparkplate.session`) does not reach."""
-
-    def fail(*args, **kwargs):
-        raise AssertionError("a Spark session was started")
-
-    monkeypatch.setattr("sparkplate.jobs.base.local_session", fail)
-
-
 @pytest.fixture
 def pipeline(tmp_path) -> Path:
     for name, text in {"main": MAIN, "daily": DAILY, "backfill": BACKFILL}.items():
         (tmp_path / f"{name}.sch.yaml").write_text(text)
     return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> Path:
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
-    path.write_text(text.replace(old, new))
-    return path
 
 
 def refused(call, *args) -> SparkplateError:

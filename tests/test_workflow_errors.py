@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import edit
 
 from sparkplate.cli import main as cli
 from sparkplate.engine import run_workflow, validate
@@ -17,13 +18,6 @@ from sparkplate.errors import SparkplateError
 from sparkplate.mocks import MockSet
 
 PARAMS = {"date": "2024-01-01"}
-
-
-def edit(path: Path, old: str, new: str) -> Path:
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
-    path.write_text(text.replace(old, new))
-    return path
 
 
 def raised(call, *args) -> str:

@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from sparkplate import faults, locks
 from sparkplate.errors import SparkplateError
+from sparkplate.profiles import local_path
 from sparkplate.sqltext import quote_string
 
 WAP_PREFIX = "wap_"
@@ -148,15 +149,6 @@ def qualified_name(spark: SparkSession, table: str) -> str:
     return name if name.count(".") >= 2 else f"{spark.catalog.currentCatalog()}.{name}"
 
 
-def _local_path(location: str) -> Path | None:
-    """The local folder a warehouse or table location names, or None for object storage."""
-    if location.startswith("file:"):
-        return Path(re.sub(r"^file:(//)?", "", location))
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", location):
-        return None
-    return Path(location)
-
-
 def _catalog_conf(spark: SparkSession, table: str, key: str) -> str | None:
     catalog = qualified_name(spark, table).split(".")[0]
     return spark.conf.get(f"spark.sql.catalog.{catalog}.{key}", None)
@@ -171,7 +163,7 @@ def check_location(spark: SparkSession, table: str, jtable) -> None:
     warehouse = _catalog_conf(spark, table, "warehouse")
     if _catalog_conf(spark, table, "type") != "hadoop" or not warehouse:
         return  # a metastore, REST or JDBC catalog may place tables anywhere
-    ours, theirs = _local_path(warehouse), _local_path(str(jtable.location()))
+    ours, theirs = local_path(warehouse), local_path(str(jtable.location()))
     if ours is None or theirs is None:
         inside = str(jtable.location()).rstrip("/").startswith(warehouse.rstrip("/") + "/")
     else:
@@ -190,7 +182,7 @@ def _lock_file(spark: SparkSession, name: str) -> tuple[Path, bool]:
     """Where `name`'s lock lives, and whether every run of the table sees the same file: a
     local warehouse keeps its locks; other warehouses lock on this machine only."""
     warehouse = _catalog_conf(spark, name, "warehouse")
-    folder = _local_path(warehouse) if warehouse else None
+    folder = local_path(warehouse) if warehouse else None
     if folder is not None:
         return folder / ".sparkplate-locks" / f"{name}.lock", True
     scope = hashlib.sha1((warehouse or name).encode()).hexdigest()[:12]

@@ -156,6 +156,14 @@ def is_local_path(location: str) -> bool:
     return location.startswith("file:") or not URI.match(location)
 
 
+def local_path(location: str) -> Path | None:
+    """The local folder a warehouse or table location names (`file:` URIs too), or None for
+    object storage and other remote file systems."""
+    if not is_local_path(location):
+        return None
+    return Path(re.sub(r"^file:(//)?", "", location))
+
+
 def _text(value: Any) -> str:
     """A YAML value as Spark wants it: booleans lower case, as Spark writes them."""
     return str(value).lower() if isinstance(value, bool) else str(value)

@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 
 from sparkplate import iceberg
 from sparkplate.errors import SparkplateError
-from sparkplate.profiles import Profile, is_local_path
+from sparkplate.profiles import Profile, local_path
 
 UNPUBLISHED_NOTE = (
     "WAP branches not published (a run in progress, or one that was killed; the next run on "
@@ -63,7 +63,8 @@ def hadoop_table_folder(
         return None
     settings = settings_from_env(warehouse, profile)
     location, catalog = settings["warehouse"], settings["catalog"]
-    if not location or not is_local_path(location):
+    root = local_path(location) if location else None
+    if root is None:
         return None
     if profile.spark_conf.get("spark.sql.defaultCatalog", catalog) != catalog:
         return None
@@ -81,7 +82,6 @@ def hadoop_table_folder(
         return None
     if len(parts) < 2:
         return None
-    root = Path(re.sub(r"^file:(//)?", "", location))
     return root, root.joinpath(*parts)
 
 
