@@ -70,3 +70,26 @@ def test_a_broken_audit_fails_alone(ctx):
     assert results[0].success is False and "error" in results[0].actual
     assert "no_such_column" in results[0].actual
     assert [r.success for r in results[1:]] == [False, True]
+
+
+@pytest.mark.parametrize("ansi", [True, False], ids=["ansi", "legacy"])
+def test_a_division_by_zero_fails_its_audit_alone_in_either_sql_mode(spark, ctx, ansi):
+    """Spark 4 turns ANSI mode on: a division by zero is an error, not a NULL. Either way the
+    audit fails, says why (ANSI: Spark's message, which names try_divide), and the batch's other
+    audits still pass."""
+    before = spark.conf.get("spark.sql.ansi.enabled")
+    spark.conf.set("spark.sql.ansi.enabled", str(ansi).lower())
+    try:
+        divide = {
+            "function": "expression_should_be_true",
+            "expression": "hours / (rank - rank) > 0",
+        }
+        entries = [divide, {"function": "table_should_not_be_empty"}]
+        divided, other = run_audits(ctx, entries)
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", before)
+    assert divided.success is False and other.success is True
+    if ansi:
+        assert divided.actual.startswith("error: ") and "DIVIDE_BY_ZERO" in divided.actual
+    else:
+        assert divided.actual == "false or null on 4 of 4 rows"

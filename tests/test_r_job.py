@@ -187,3 +187,16 @@ def test_the_r_mock_reader_names_the_file_and_row_of_a_bad_value(
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode != 0
     assert f"{mock}: " in done.stderr and message in done.stderr
+
+
+@pytest.mark.skipif(not sparklyr_installed(), reason="SKIPPED: sparklyr is not installed here")
+def test_a_spark_sparklyr_has_no_backend_for_is_refused_at_once():
+    """Spark 4 runs on Scala 2.13; sparklyr 1.8.4's backends are built for 2.12 and older, so
+    its driver would fail to load while R waits minutes for the gateway."""
+    rjob.check_sparklyr_backend("3.5.9", "2.12", {})  # every sparklyr serves Spark 3.5
+    with pytest.raises(SparkplateError) as raised:
+        rjob.check_sparklyr_backend("4.1.4", "2.13", {"file": "main.sch.yaml"})
+    message = str(raised.value)
+    assert "Spark 4.1.4 runs on Scala 2.13" in message and "main.sch.yaml" in message
+    assert "only for Scala 2.10, 2.11, 2.12" in message
+    assert "pyspark>=3.5,<3.6" in message

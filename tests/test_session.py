@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sparkplate.session import classpath_config, manifest_path, resolve_jars, session_jars
-from sparkplate.versions import ICEBERG_RUNTIME
+from sparkplate.versions import iceberg_runtime
 
 
 def test_a_resolved_set_is_reused_without_the_resolver(tmp_path, monkeypatch):
@@ -36,6 +36,7 @@ def test_the_iceberg_runtime_is_resolved_like_any_package(tmp_path, monkeypatch)
         lambda c: asked.append(c) or [f"/cache/{c[0]}.jar"] * bool(c),
     )
     profile = Profile(packages=("g:a:1",), jars=("/opt/my.jar",))
+    ICEBERG_RUNTIME = iceberg_runtime()
     assert session_jars(profile) == [
         f"/cache/{ICEBERG_RUNTIME}.jar",
         "/cache/g:a:1.jar",

@@ -126,3 +126,20 @@ def test_a_failing_audit_on_the_jars_branch_publishes_nothing(spark, scala_proje
 
     assert main_snapshot(spark, table) == before
     assert branches(spark, table) == ["main"]
+
+
+def test_a_pom_for_another_scala_is_refused_before_the_build(tmp_path, monkeypatch):
+    """A Spark 4.1 project's jar (Scala 2.13) on a Spark 3.5 runner (Scala 2.12), or the reverse."""
+    home = tmp_path / "spark"
+    (home / "jars").mkdir(parents=True)
+    (home / "jars" / "spark-core_2.12-3.5.9.jar").touch()
+    monkeypatch.setenv("SPARK_HOME", str(home))
+    pom = tmp_path / "pom.xml"
+    pom.write_text("<properties>\n  <scala.binary.version>2.13</scala.binary.version>\n")
+    with pytest.raises(SparkplateError) as raised:
+        submit.check_scala(pom, {"file": "main.sch.yaml"})
+    message = str(raised.value)
+    assert "builds for Scala 2.13" in message and "(3.5.9, " in message and "Scala 2.12" in message
+    assert "copier update -d spark_version=3.5" in message
+    pom.write_text("<scala.binary.version>2.12</scala.binary.version>")
+    submit.check_scala(pom, {})  # the same Scala: nothing to say

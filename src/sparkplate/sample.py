@@ -91,6 +91,22 @@ def recipes(source: Source | None = None) -> list[str]:
     return list(recipe_facts(root / "copier.yml"))
 
 
+def spark_here(source: Source, recipe: str) -> dict[str, str]:
+    """`spark_version` for the Spark installed here, when the template offers it for `recipe`:
+    a sample is made to run with this sparkplate (a Scala jar built for another Spark would not
+    load). Otherwise nothing, and the template's default stands."""
+    from sparkplate.versions import installed_spark_line
+
+    copier_yml = Path(source.path) / "copier.yml"
+    if not copier_yml.is_file():  # a git URL
+        return {}
+    lines = load_yaml(copier_yml).get("spark_versions", {}).get("default", {})
+    here = installed_spark_line()
+    if here in lines and recipe not in lines[here].get("unsupported", {}):
+        return {"spark_version": here}
+    return {}
+
+
 def render(source: Source, recipe: str, target: Path, answers: dict[str, str]) -> Path:
     try:
         import copier
@@ -103,7 +119,7 @@ def render(source: Source, recipe: str, target: Path, answers: dict[str, str]) -
     copier.run_copy(
         source.path,
         target,
-        data={"recipe": recipe, **answers},
+        data={"recipe": recipe, **spark_here(source, recipe), **answers},
         defaults=True,
         unsafe=True,  # our own template; its tasks are in this repository
         vcs_ref=source.ref,

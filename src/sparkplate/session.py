@@ -15,7 +15,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyspark
 from pyspark.sql import SparkSession
 
 from sparkplate.errors import SparkplateError
@@ -29,9 +28,25 @@ from sparkplate.profiles import (
     is_local_path,
     load_profile,
 )
-from sparkplate.versions import ICEBERG_RUNTIME
+from sparkplate.versions import iceberg_runtime, spark_home
 
 DEFAULT_CATALOG = "local"
+# Where pyspark 3.4+ looks for a Spark Connect server instead of starting a JVM.
+SPARK_CONNECT_SWITCHES = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED")
+
+
+def refuse_spark_connect(found: str) -> None:
+    raise SparkplateError(
+        f"{found}: sparkplate needs a classic Spark session, not a Spark Connect client. It calls "
+        "Iceberg's Java API (branches, snapshots, fast-forward) and table locks through the "
+        "driver's JVM, which a Spark Connect client does not have",
+        fix="unset SPARK_REMOTE and SPARK_CONNECT_MODE_ENABLED (and drop spark.remote from the "
+        "profile's spark_conf); run the workflow where its driver runs, e.g. with spark-submit",
+    )
+
+
+def is_spark_connect(session) -> bool:
+    return type(session).__module__.startswith("pyspark.sql.connect")
 
 
 def settings_from_env(
@@ -95,8 +110,7 @@ def cache_dir() -> Path:
 
 def spark_submit() -> str:
     """spark-submit of the Spark that runs the runner (pyspark's, unless SPARK_HOME says)."""
-    home = os.environ.get("SPARK_HOME") or str(Path(pyspark.__file__).parent)
-    return str(Path(home) / "bin" / "spark-submit")
+    return str(spark_home() / "bin" / "spark-submit")
 
 
 FOUND = re.compile(r"found (\S+)#(\S+);(\S+) in ")  # Ivy: found GROUP#ARTIFACT;VERSION in REPO
@@ -152,11 +166,12 @@ def session_jars(profile: Profile, iceberg: bool = True) -> list[str]:
         if os.environ.get("SPARKPLATE_ICEBERG_JAR"):
             jars.append(os.environ["SPARKPLATE_ICEBERG_JAR"])
         else:
+            runtime = iceberg_runtime()  # the one built for the Spark installed here
             try:
-                jars += resolve_jars((ICEBERG_RUNTIME,))
+                jars += resolve_jars((runtime,))
             except ValueError as err:
                 raise SparkplateError(
-                    f"could not fetch the Iceberg runtime {ICEBERG_RUNTIME}: {err}",
+                    f"could not fetch the Iceberg runtime {runtime}: {err}",
                     fix=f"check the network (the jar is kept in {cache_dir() / 'ivy'} after the "
                     "first run), or point SPARKPLATE_ICEBERG_JAR at a copy of the jar",
                 ) from err
@@ -207,10 +222,17 @@ def local_session(
     `spark_progress` turns on Spark's console progress bar and its web UI, which cost a little at
     start-up and clutter short runs' output: off by default, for runs that take minutes.
     """
+    for switch in SPARK_CONNECT_SWITCHES:  # before pyspark reads them
+        if os.environ.get(switch):
+            refuse_spark_connect(f"{switch} is set")
     active = SparkSession.getActiveSession()
     if active is not None:  # made by spark-submit, a platform or a test: use it as it is
+        if is_spark_connect(active):
+            refuse_spark_connect("the active Spark session is a Spark Connect session")
         return active
     profile = profile or load_profile()
+    if "spark.remote" in profile.spark_conf:
+        refuse_spark_connect("the profile's spark_conf sets spark.remote")
     settings = settings_from_env(warehouse, profile)
     log_level = os.environ.get("SPARKPLATE_SPARK_LOG_LEVEL", "ERROR")
     java_options = (

@@ -13,6 +13,7 @@ from pyspark.sql import Column, Row, SparkSession
 
 from sparkplate import faults, iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext, Outcome
+from sparkplate.errors import spark_message
 from sparkplate.sqltext import quote_string, sql_literal
 
 # Reserved keys of an audit entry; everything else is an argument of the function.
@@ -160,7 +161,9 @@ def run_audits(ctx: AuditContext, entries: list[dict[str, Any]]) -> list[AuditRe
         try:
             outcome = AUDIT_FUNCTIONS[function].run(answered, **args)
         except Exception as err:  # a bad argument or a Spark error is a failed audit, recorded
-            message = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+            # A Java-side failure says only "An error occurred while calling o113..." in its
+            # first line; the Java exception and its cause say what (DIVIDE_BY_ZERO, ...).
+            message = spark_message(err).splitlines()[0]
             outcome = Outcome(False, "the audit to run", f"error: {message}")
         results.append(
             AuditResult(

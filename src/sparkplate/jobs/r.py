@@ -27,9 +27,9 @@ from sparkplate.jobs.spark_submit import (
     WAP_BRANCH,
     first_error,
     inherited_conf,
-    spark_submit,
     write_properties,
 )
+from sparkplate.versions import spark_build, spark_home
 
 LAUNCHER = Path(__file__).with_name("run_r_job.R")
 NO_SPARKLYR = 3  # the launcher's exit status when sparklyr is missing
@@ -37,6 +37,37 @@ DONE = "sparkplate-r-job: "  # the launcher's status lines: "connected", then "o
 # R's errors when the gateway resets the connection it is writing to or reading from
 CONNECT_ATTEMPTS = 3
 GATEWAY_RACE = re.compile(r"ignoring SIGPIPE|problem writing to connection|Connection reset")
+
+
+# The backends an installed sparklyr ships: java/sparklyr-<spark>-<scala>.jar
+SPARKLYR_BACKEND = re.compile(r"^sparklyr-[\w.]+-(\d+\.\d+)\.jar$")
+LIST_BACKENDS = "cat(list.files(system.file('java', package = 'sparklyr')), sep = '\\n')"
+
+
+def sparklyr_scala_builds() -> set[str] | None:
+    """The Scala versions the installed sparklyr has a backend for; None if R cannot say (no
+    sparklyr: the launcher reports that itself)."""
+    done = subprocess.run(["Rscript", "-e", LIST_BACKENDS], capture_output=True, text=True)
+    found = {m[1] for line in done.stdout.split() if (m := SPARKLYR_BACKEND.match(line))}
+    return found if done.returncode == 0 and found else None
+
+
+def check_sparklyr_backend(spark_version: str, scala: str | None, where: dict) -> None:
+    """Refuse at once a Spark that sparklyr has no backend for: sparklyr would load its newest
+    jar, built for another Scala, and the driver would die while R waits minutes for it."""
+    if scala is None or scala == "2.12":  # every sparklyr has 2.12 backends
+        return
+    builds = sparklyr_scala_builds()
+    if builds is not None and scala not in builds:
+        raise SparkplateError(
+            f"Spark {spark_version} runs on Scala {scala}, and the installed sparklyr has no "
+            f"backend built for it (only for Scala {', '.join(sorted(builds))}): sparklyr "
+            "1.8.4 and older stop at Spark 3",
+            fix="run the sparklyr recipe on Spark 3.5 (its pyproject.toml: "
+            "pyspark>=3.5,<3.6), or install a sparklyr with a Scala "
+            f"{scala} backend",
+            **where,
+        )
 
 
 def free_port() -> int:
@@ -61,6 +92,7 @@ class RSession:
                 "r-base-core r-cran-dplyr r-cran-dbplyr; then install.packages('sparklyr'))",
                 **where,
             )
+        check_sparklyr_backend(spark.version, spark_build(spark_home())[1], where)
         self.spark = spark
         self.app_name = app_name
         # The branch is set per job, not for the whole connection.
@@ -72,9 +104,8 @@ class RSession:
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen:
-        spark_home = Path(spark_submit()).parents[1]
         command = [
-            "Rscript", str(LAUNCHER), str(spark_home), self.spark.sparkContext.master,
+            "Rscript", str(LAUNCHER), str(spark_home()), self.spark.sparkContext.master,
             str(self.settings), self.app_name, str(free_port()),
         ]  # fmt: skip
         # With the version given, sparklyr does not start a JVM to ask spark-submit for it.

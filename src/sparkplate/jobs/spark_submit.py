@@ -19,6 +19,7 @@ from pathlib import Path
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs.base import JobRun, job_type
 from sparkplate.session import spark_submit
+from sparkplate.versions import spark_build, spark_home, spark_line
 from sparkplate.workflow import Job, Workflow
 
 # The runner's Spark settings an application gets (catalogs, storage credentials, executors...),
@@ -190,6 +191,26 @@ def run_application(
         )
 
 
+POM_SCALA = re.compile(r"<scala\.binary\.version>\s*([\d.]+)\s*</scala\.binary\.version>")
+
+
+def check_scala(pom: Path, where: dict) -> None:
+    """A jar built for one Scala does not load on a Spark built for another (Spark 3.5 is on
+    2.12, Spark 4 on 2.13): refuse it before building, naming both, instead of a
+    NoSuchMethodError from inside the application."""
+    built_for = POM_SCALA.search(pom.read_text(encoding="utf-8", errors="replace"))
+    spark, scala = spark_build()
+    if built_for and scala and built_for[1] != scala:
+        raise SparkplateError(
+            f"{pom.name} builds for Scala {built_for[1]}, but the Spark that runs the jar here "
+            f"({spark}, {spark_home()}) is on Scala {scala}",
+            fix="install the pyspark the project is on (the Scala recipe's noxfile.py: "
+            "PYSPARK), or move the project to this Spark: copier update -d spark_version="
+            f"{spark_line(spark)}",
+            **where,
+        )
+
+
 def check_main_class(wf: Workflow, job: Job) -> None:
     if not JVM_CLASS.match(str(job.spec["class"])):
         raise wf.error(
@@ -214,6 +235,7 @@ def run_spark_submit(jr: JobRun) -> None:
     jar = jr.file("jar")
     if jr.spec.get("pom"):
         pom = jr.file("pom")
+        check_scala(pom, jr.where)
         if stale(jar, pom):
             build(jar, pom, jr.log, jr.where)
     params = jr.spec.get("params") or {}
