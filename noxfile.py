@@ -2,8 +2,9 @@
 
 - lint:          ruff on the runtime, tests and benchmarks
 - tests:         runtime unit tests and render tests (real Copier, real Spark and Iceberg)
+- spark41:       the tests that depend on the Spark line, again on Spark 4.1
 - unit:          only the tests that need no Spark, Copier, Maven or R (seconds; not in `nox`)
-- e2e(recipe):   render a recipe into a temp dir and run the generated project's own `nox`
+- e2e(recipe-spark):  render a recipe on a Spark line and run the generated project's own `nox`
 - update:        copier update of every recipe from the previous release, then its own `nox`
 - airflow:       `sparkplate project deploy` of three pipelines to a real Apache Airflow, run there
 - bench:         figures for the generated project's speed and memory (prints, asserts nothing)
@@ -22,11 +23,18 @@ import yaml  # copier and its pip install bring it; .ci/run installs it next to 
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "tests", "e2e", "update", "airflow", "bench"]
+nox.options.sessions = ["lint", "tests", "spark41", "e2e", "update", "airflow", "bench"]
 
 REPO = Path(__file__).parent
-# The recipes copier.yml offers (its `recipes` facts); each is rendered and run end to end.
-RECIPES = list(yaml.safe_load((REPO / "copier.yml").read_text())["recipes"]["default"])
+TEMPLATE = yaml.safe_load((REPO / "copier.yml").read_text())
+# The recipes copier.yml offers (its `recipes` facts) and the Spark lines (`spark_versions`):
+# each recipe is rendered and run end to end on each line it offers.
+RECIPES = list(TEMPLATE["recipes"]["default"])
+SPARK_LINES = TEMPLATE["spark_versions"]["default"]
+E2E = [(recipe, line) for line in SPARK_LINES for recipe in RECIPES]
+# The runtime's own tests run on Spark 3.5, which every recipe runs on (the sparklyr job too);
+# `spark41` runs the ones that depend on the Spark line again on 4.1.
+TESTS_PYSPARK = SPARK_LINES["3.5"]["pyspark"]
 # The markers of everything slow (pyproject.toml registers them); `unit` runs the rest.
 SLOW = ["spark", "render", "maven", "r", "update", "airflow"]
 # The scheduler deployments are tested on; only the `airflow` session installs it.
@@ -58,9 +66,26 @@ def lint(session: nox.Session) -> None:
 @nox.session
 @timed
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", TESTS_PYSPARK)
     # The slowest tests' times in every CI log: where CI's minutes go.
     session.run("pytest", "-m", "not update and not airflow", "--durations=15", *session.posargs)
+
+
+# The runtime's tests whose outcome depends on the Spark line: the Iceberg runtime it picks,
+# Iceberg's Java API (branches, fast-forward, snapshots, refs), ANSI SQL mode (audits, mocks,
+# the transforms' expected output). The e2e(...-4.1) sessions run every recipe on 4.1 besides.
+SPARK_LINE_TESTS = [
+    "tests/test_versions.py", "tests/test_audit_functions.py", "tests/test_audit_batching.py",
+    "tests/test_mock_commands.py", "tests/test_wap_runs.py", "tests/test_recipes_agree.py",
+]  # fmt: skip
+
+
+@nox.session
+@timed
+def spark41(session: nox.Session) -> None:
+    """Those tests again on Spark 4.1 (`tests` runs every test on 3.5)."""
+    session.install("-e", ".[test]", SPARK_LINES["4.1"]["pyspark"])
+    session.run("pytest", "-m", "not r and not maven", *SPARK_LINE_TESTS, *session.posargs)
 
 
 @nox.session
@@ -68,7 +93,7 @@ def tests(session: nox.Session) -> None:
 def unit(session: nox.Session) -> None:
     """The tests that start no Spark and run no Copier, Maven or R: seconds."""
     # No success_codes: pytest's exit 5 (no test selected) fails the session.
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", TESTS_PYSPARK)
     session.run("pytest", "-m", " and ".join(f"not {m}" for m in SLOW), *session.posargs)
 
 
@@ -76,7 +101,7 @@ def unit(session: nox.Session) -> None:
 @timed
 def update(session: nox.Session) -> None:
     """copier update from the previous release (or a fixture tag) to this working tree."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", TESTS_PYSPARK)
     session.run("pytest", "-m", "update", "tests/test_update.py", *session.posargs)
 
 
@@ -84,7 +109,7 @@ def update(session: nox.Session) -> None:
 @timed
 def airflow(session: nox.Session) -> None:
     """Deploy pipelines with `sparkplate project deploy` and run their DAGs in Apache Airflow."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", TESTS_PYSPARK)
     # Compiled once here: this machine's Python may not write bytecode, and every `airflow`
     # command would then compile Airflow again (seconds each).
     compiled = ["--compile-bytecode"] if session.venv_backend == "uv" else []
@@ -95,14 +120,24 @@ def airflow(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize("recipe", RECIPES, ids=RECIPES)
+@nox.parametrize(("recipe", "spark"), E2E, ids=[f"{recipe}-{line}" for recipe, line in E2E])
 @timed
-def e2e(session: nox.Session, recipe: str) -> None:
-    """Render the recipe with real Copier, then run the generated project's own nox."""
+def e2e(session: nox.Session, recipe: str, spark: str) -> None:
+    """Render the recipe on the Spark line with real Copier, then run the generated project's own
+    nox (which installs that line's pyspark)."""
     session.install("copier", "nox>=2025.2.9", "uv")  # the generated noxfile's nox.needs_version
-    project = Path(tempfile.mkdtemp(prefix=f"sparkplate-e2e-{recipe}-")) / "pipeline"
-    session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
-                "-d", f"recipe={recipe}", str(REPO.resolve()), str(project))  # fmt: skip
+    project = Path(tempfile.mkdtemp(prefix=f"sparkplate-e2e-{recipe}-{spark}-")) / "pipeline"
+    copy = ["copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+            "-d", f"recipe={recipe}", "-d", f"spark_version={spark}",
+            str(REPO.resolve()), str(project)]  # fmt: skip
+    unsupported = SPARK_LINES[spark]["unsupported"].get(recipe)
+    if unsupported:  # the template refuses it, with the reason: checked, then reported loudly
+        refused = session.run(*copy, silent=True, success_codes=[1, 2])
+        if unsupported.split(",")[0] not in refused:
+            session.error(f"copier did not refuse {recipe} on Spark {spark} with the reason")
+        print(f"SKIPPED: the {recipe} recipe does not run on Spark {spark}: {unsupported}")
+        session.skip(f"{recipe} on Spark {spark} is refused by the template, as it should be")
+    session.run(*copy)
     session.chdir(project)
     session.run("nox")
     if recipe == "sparklyr" and not sparklyr_installed():
@@ -122,5 +157,5 @@ def sparklyr_installed() -> bool:
 @nox.session
 @timed
 def bench(session: nox.Session) -> None:
-    session.install("-e", ".[test]", "psutil", "sqlfluff")
+    session.install("-e", ".[test]", TESTS_PYSPARK, "psutil", "sqlfluff")
     session.run("python", "benchmarks/bench.py", *session.posargs)

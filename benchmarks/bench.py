@@ -24,6 +24,7 @@ import wap_overhead  # benchmarks/wap_overhead.py
 
 from sparkplate.jobs import spark_submit as submit
 from sparkplate.jobs.sparklyr_check import sparklyr_installed
+from sparkplate.versions import installed_spark_line
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "some_db.source_table"
@@ -97,13 +98,15 @@ class Watch:
         return self.seconds
 
 
-def render(dest: Path, recipe: str = "pyspark") -> Path:
+def render(dest: Path, recipe: str = "pyspark", spark: str | None = None) -> Path:
+    """The recipe on `spark` (default: the Spark line installed here, which runs it)."""
     import copier
 
+    spark = spark or ("3.5" if recipe == "sparklyr" else installed_spark_line())
     copier.run_copy(
         str(REPO),
         dest,
-        data={"recipe": recipe},
+        data={"recipe": recipe, "spark_version": spark},
         defaults=True,
         unsafe=True,
         quiet=True,
@@ -152,6 +155,57 @@ def report_cluster(cluster_main: Watch, main_run: Watch, main_cmd: list) -> None
         "",
         "same runs",
     )
+
+
+def sparkplate_on(work: Path, line: str, pyspark: str) -> Path | None:
+    """`sparkplate` in an environment of its own on another Spark line (uv when there is one,
+    from the same wheel folders nox uses); None if it cannot be made here."""
+    venv = work / f"venv-{line}"
+    uv = shutil.which("uv")
+    if uv:
+        made = [uv, "venv", "-q", "--python", sys.executable, str(venv)]
+        install = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+    else:
+        made = [sys.executable, "-m", "venv", str(venv)]
+        install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    for command in (made, [*install, "-e", str(REPO), pyspark]):
+        if subprocess.run(command).returncode != 0:
+            return None
+    return venv / "bin" / "sparkplate"
+
+
+def spark_lines(work: Path, project: Path, env: dict, main_cmd: list, pyspark_main: Watch,
+                scala_main: Watch) -> None:  # fmt: skip
+    """`main` on Spark 4.1 against the same `main` on 3.5, for PySpark and Scala: the same
+    project folder and warehouse (the table and the date already there, as in the 3.5 runs it
+    is compared with), run by sparkplate installed with pyspark 4.1."""
+    import yaml
+
+    if installed_spark_line() != "3.5":
+        print("SKIPPED: Spark 4.1 against 3.5 is measured from a 3.5 environment\n")
+        return
+    facts = yaml.safe_load((REPO / "copier.yml").read_text())["spark_versions"]["default"]
+    sparkplate41 = sparkplate_on(work, "4.1", facts["4.1"]["pyspark"])
+    if sparkplate41 is None:
+        print("SKIPPED: no environment with pyspark 4.1 could be made; 4.1 was not measured\n")
+        return
+    on41 = [str(sparkplate41), *main_cmd[1:]]
+    pyspark41 = Watch(on41, project, env)
+    pyspark41.run()
+    report("pyspark: main on Spark 4.1", f"{pyspark41.seconds:.1f} s", "",
+           f"{' '.join(main_cmd[1:])}   (pyspark 4.1: {sparkplate41})")  # fmt: skip
+    ratio = pyspark41.seconds / pyspark_main.seconds
+    report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "",
+           "same warehouse, the run before")  # fmt: skip
+    scala41 = render(work / "scala-pipeline-4.1", "scala", "4.1")
+    jar, pom = scala41 / "target" / "sparkplate_sample.jar", scala41 / "pom.xml"
+    submit.build(jar, pom, lambda line: None, {})  # Scala 2.13; the run below only submits
+    scala_run = Watch(on41, scala41, env)
+    scala_run.run()
+    report("scala: main on Spark 4.1 (Scala 2.13)", f"{scala_run.seconds:.1f} s", "",
+           f"{' '.join(on41)}   (in {scala41})")  # fmt: skip
+    ratio = scala_run.seconds / scala_main.seconds
+    report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "", "same warehouse")
 
 
 def report(name: str, value: str, target: str, command: str) -> None:
@@ -317,6 +371,9 @@ def main() -> None:
            " ".join(main_cmd[1:]))  # fmt: skip
     per_run = f"{100 * (again.seconds / bare.seconds - 1):.0f} %"
     report("WAP + audits + HWM overhead, per run", per_run, "<= 30 %", "the two runs above")
+
+    # The same main on Spark 4.1, in the same warehouse, against the runs above on 3.5.
+    spark_lines(work, project, env, main_cmd, again, scala_main)
 
     # Last, in this process: it starts the bench's own JVM on the same warehouse.
     os.environ["SPARKPLATE_WAREHOUSE"] = env["SPARKPLATE_WAREHOUSE"]

@@ -29,11 +29,16 @@ SCALA_CLASS = "com.example.sparkplatesample.TopTitles"
 
 
 def render(dest: Path, **answers) -> Path:
-    """Render the template at the working tree (uncommitted edits included) into `dest`."""
+    """Render the template at the working tree (uncommitted edits included) into `dest`, for
+    the Spark line installed here (the sparklyr recipe: 3.5, the only one it offers)."""
+    from sparkplate.versions import installed_spark_line
+
+    recipe = answers.get("recipe", "pyspark")
+    spark = "3.5" if recipe == "sparklyr" else installed_spark_line()
     copier.run_copy(
         str(REPO),
         dest,
-        data={"recipe": "pyspark", **answers},
+        data={"recipe": recipe, "spark_version": spark, **answers},
         defaults=True,
         unsafe=True,
         quiet=True,

@@ -135,6 +135,9 @@ def test_the_workflow_runs_the_same_checks_as_before(project):
     with_ = {s["uses"].split("@")[0]: s.get("with", {}) for s in steps if "uses" in s}
     assert with_["actions/setup-python"]["python-version"] == "3.11"
     assert with_["actions/setup-java"]["distribution"] == "temurin"
-    assert with_["actions/setup-java"]["java-version"] == "17"
+    # Java from the matrix: the versions the project's Spark line supports (copier.yml's facts).
+    assert with_["actions/setup-java"]["java-version"] == "${{ matrix.java }}"
+    line = yaml.safe_load((project / ".copier-answers.yml").read_text())["spark_version"]
+    assert job["strategy"]["matrix"]["java"] == {"3.5": ["17"], "4.1": ["17", "21"]}[line]
     assert [s["run"] for s in steps if "run" in s] == ["pip install nox uv", "nox"]
     assert steps[-1] == {"run": "nox"}

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import copier
 import pytest
-from helpers import RECIPES, SCALA_JAR, TRANSFORM, WRITE_JOB_TYPE, render
+import yaml
+from helpers import RECIPES, REPO, SCALA_JAR, TRANSFORM, WRITE_JOB_TYPE, render
 
 from sparkplate.engine import validate
 from sparkplate.mocks import MockSet
@@ -209,3 +211,18 @@ def test_pre_commit_stops_conflict_markers_and_rej_files(tmp_path):
     done = subprocess.run(run, cwd=project, capture_output=True, text=True)
     assert done.returncode != 0
     assert "README.md:" in done.stdout and "pyspark_write.py.rej" in done.stdout
+
+
+@pytest.mark.render
+def test_new_projects_are_on_spark_4_1_and_sparklyr_is_refused_there(tmp_path):
+    """The default Spark line per recipe, and the one recipe that cannot run on 4.1."""
+    for recipe, line in [("sparksql", "4.1"), ("sparklyr", "3.5")]:
+        copier.run_copy(str(REPO), tmp_path / recipe, data={"recipe": recipe}, defaults=True,
+                        unsafe=True, quiet=True, vcs_ref="HEAD")  # fmt: skip
+        answers = yaml.safe_load((tmp_path / recipe / ".copier-answers.yml").read_text())
+        assert answers["spark_version"] == line
+    with pytest.raises(ValueError, match="sparklyr 1.8.4 ships no Scala 2.13 backend"):
+        copier.run_copy(str(REPO), tmp_path / "refused",
+                        data={"recipe": "sparklyr", "spark_version": "4.1"}, defaults=True,
+                        unsafe=True, quiet=True, vcs_ref="HEAD")  # fmt: skip
+    assert not (tmp_path / "refused" / "noxfile.py").exists()

@@ -203,12 +203,47 @@ def test_an_updated_project_is_the_project_copier_copy_makes_today(template, tmp
     assert done.returncode == 0, done.stderr
     assert leftovers(project) == []
     assert TEMPLATE_NOTE["md"] in (project / "README.md").read_text()
+    # Made before the spark_version question, so on Spark 3.5: it stays there.
+    assert answers_of(project)["spark_version"] == "3.5"
     fresh = tmp_path / "fresh"
-    copier.run_copy(str(template_dir), fresh, data={"recipe": recipe}, defaults=True,
-                    unsafe=True, vcs_ref="HEAD", quiet=True)  # fmt: skip
-    updated, expected = tree(project), tree(fresh)
+    copier.run_copy(str(template_dir), fresh, data={"recipe": recipe, "spark_version": "3.5"},
+                    defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)  # fmt: skip
+    assert_same_files(project, fresh)
+
+
+def answers_of(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def assert_same_files(project: Path, expected_project: Path) -> None:
+    updated, expected = tree(project), tree(expected_project)
     assert sorted(updated) == sorted(expected)
     assert [name for name in expected if updated[name] != expected[name]] == []
+
+
+@pytest.mark.parametrize("recipe", ["pyspark", "scala"])
+def test_a_project_moves_to_spark_4_1_when_asked_and_its_tests_pass(template, tmp_path, recipe):
+    """A project from before the question updates to 3.5; `-d spark_version=4.1` then moves its
+    pyspark, Scala and CI to 4.1, as a fresh 4.1 copy has them, and its own tests pass there."""
+    template_dir, previous = template
+    project = render_project(template_dir, previous, tmp_path / "p", recipe=recipe)
+    assert update(project, "--vcs-ref", "HEAD").returncode == 0
+    assert answers_of(project)["spark_version"] == "3.5"
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "updated, on Spark 3.5")
+
+    done = update(project, "--vcs-ref", "HEAD", "-d", "spark_version=4.1")
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    assert answers_of(project)["spark_version"] == "4.1"
+    fresh = tmp_path / "fresh"
+    copier.run_copy(str(template_dir), fresh, data={"recipe": recipe, "spark_version": "4.1"},
+                    defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)  # fmt: skip
+    assert_same_files(project, fresh)
+    tests = subprocess.run([sys.executable, "-m", "nox", "-s", "tests"], cwd=project,
+                           capture_output=True, text=True)  # fmt: skip
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
