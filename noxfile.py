@@ -158,4 +158,7 @@ def sparklyr_installed() -> bool:
 @timed
 def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]", TESTS_PYSPARK, "psutil", "sqlfluff")
-    session.run("python", "benchmarks/bench.py", *session.posargs)
+    # Every run also leaves its figures by name, for a machine to read (`-- --json PATH`: there).
+    figures = Path(session.create_tmp()) / "bench.json"
+    where = [] if "--json" in session.posargs else ["--json", str(figures)]
+    session.run("python", "benchmarks/bench.py", *where, *session.posargs)

@@ -1,15 +1,16 @@
 """Benchmarks of generated projects on this machine; prints figures, asserts nothing.
 
-    nox -s bench          (or: python benchmarks/bench.py [--rows-per-day N])
+    nox -s bench          (or: python benchmarks/bench.py [--rows-per-day N] [--json PATH])
 
 Each figure is printed with its target and the command that reproduces it by hand in the
 rendered project. Timings are wall-clock seconds of one run; the machine is noisy, so compare
-figures from the same run.
+figures from the same run. `--json PATH` also writes every figure under a stable name (FIGURES).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +28,9 @@ from sparkplate.jobs.sparklyr_check import sparklyr_installed
 from sparkplate.versions import installed_spark_line
 
 REPO = Path(__file__).resolve().parents[1]
+# Every figure by a stable name, for `--json`: seconds end in `_s`, memory in `_gib`, ratios are
+# plain numbers (1.16: 16 % more); `.<recipe>` or `.<rows>` ends a name measured for several.
+FIGURES: dict[str, float] = {}
 SOURCE = "some_db.source_table"
 TARGET = "sample_db.sparkplate_sample_results"
 
@@ -148,12 +152,16 @@ def report_cluster(cluster_main: Watch, main_run: Watch, main_cmd: list) -> None
         f"{cluster_main.seconds:.1f} s",
         "",
         f"SPARKPLATE_PROFILE=cluster {' '.join(main_cmd[1:])}   (in {cluster_main.cwd})",
+        key="cluster_main_s",
+        number=cluster_main.seconds,
     )
     report(
         "  ratio to main on local[*] + Hadoop catalog",
         f"{cluster_main.seconds / main_run.seconds:.2f} x",
         "",
         "same runs",
+        key="cluster_main_vs_local",
+        number=cluster_main.seconds / main_run.seconds,
     )
 
 
@@ -193,31 +201,61 @@ def spark_lines(work: Path, project: Path, env: dict, main_cmd: list, pyspark_ma
     pyspark41 = Watch(on41, project, env)
     pyspark41.run()
     report("pyspark: main on Spark 4.1", f"{pyspark41.seconds:.1f} s", "",
-           f"{' '.join(main_cmd[1:])}   (pyspark 4.1: {sparkplate41})")  # fmt: skip
+           f"{' '.join(main_cmd[1:])}   (pyspark 4.1: {sparkplate41})",
+           key="spark41_main_s.pyspark", number=pyspark41.seconds)  # fmt: skip
     ratio = pyspark41.seconds / pyspark_main.seconds
     report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "",
-           "same warehouse, the run before")  # fmt: skip
+           "same warehouse, the run before", key="spark41_vs_35.pyspark", number=ratio)  # fmt: skip
     scala41 = render(work / "scala-pipeline-4.1", "scala", "4.1")
     jar, pom = scala41 / "target" / "sparkplate_sample.jar", scala41 / "pom.xml"
     submit.build(jar, pom, lambda line: None, {})  # Scala 2.13; the run below only submits
     scala_run = Watch(on41, scala41, env)
     scala_run.run()
     report("scala: main on Spark 4.1 (Scala 2.13)", f"{scala_run.seconds:.1f} s", "",
-           f"{' '.join(on41)}   (in {scala41})")  # fmt: skip
+           f"{' '.join(on41)}   (in {scala41})", key="spark41_main_s.scala",
+           number=scala_run.seconds)  # fmt: skip
     ratio = scala_run.seconds / scala_main.seconds
-    report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "", "same warehouse")
+    report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "", "same warehouse",
+           key="spark41_vs_35.scala", number=ratio)  # fmt: skip
 
 
-def report(name: str, value: str, target: str, command: str) -> None:
+def report(
+    name: str,
+    value: str,
+    target: str,
+    command: str,
+    key: str | None = None,
+    number: float | None = None,
+) -> None:
+    """Print a figure; with `key`, keep `number` under that name for `--json`."""
+    if key is not None and number is not None:
+        FIGURES[key] = round(number, 3)
     aim = f"   target: {target}" if target else ""
     print(f"{name:<44} {value:>14}{aim}\n{'':<44} repeat: {command}", flush=True)
+
+
+def rows_label(rows: int) -> str:
+    """1000000 -> '1m', 16000000 -> '16m', 500000 -> '500k': the rows in a figure's name."""
+    for size, suffix in ((1_000_000, "m"), (1_000, "k")):
+        if rows >= size and rows % size == 0:
+            return f"{rows // size}{suffix}"
+    return str(rows)
+
+
+def write_json(path: Path, args: argparse.Namespace) -> None:
+    record = {"rows_per_day": args.rows_per_day, "days": args.days, "cores": os.cpu_count(),
+              "figures": dict(sorted(FIGURES.items()))}  # fmt: skip
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"figures written to {path}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows-per-day", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write every figure here, by name")
     args = parser.parse_args()
+    rows = rows_label(args.rows_per_day)
 
     work = Path(tempfile.mkdtemp(prefix="sparkplate-bench-"))
     project = render(work / "pipeline")
@@ -229,22 +267,27 @@ def main() -> None:
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     tests = Watch(pytest, project, env)
     report("pyspark: unit tests, cold (JVM included)", f"{tests.run():.1f} s", "<= 15 s",
-           "python -m pytest -q")  # fmt: skip
+           "python -m pytest -q", key="unit_tests_cold_s.pyspark",
+           number=tests.seconds)  # fmt: skip
     sql_project = render(work / "sql-pipeline", "sparksql")
     sql_tests = Watch(pytest, sql_project, env)
     report("sparksql: unit tests, cold (JVM included)", f"{sql_tests.run():.1f} s", "<= 15 s",
-           f"python -m pytest -q   (in {sql_project})")  # fmt: skip
+           f"python -m pytest -q   (in {sql_project})", key="unit_tests_cold_s.sparksql",
+           number=sql_tests.seconds)  # fmt: skip
     lint = Watch([str(bin_dir / "sqlfluff"), "lint", "src", "ddl"], sql_project, env)
     report("sparksql: sqlfluff lint src ddl", f"{lint.run():.1f} s", "<= 10 s",
-           f"sqlfluff lint src ddl   (in {sql_project})")  # fmt: skip
+           f"sqlfluff lint src ddl   (in {sql_project})", key="sqlfluff_lint_s.sparksql",
+           number=lint.seconds)  # fmt: skip
     r_project = render(work / "r-pipeline", "sparklyr")
     testthat = "testthat::test_dir('tests/testthat', stop_on_failure = TRUE)"
     r_tests = Watch(["Rscript", "-e", testthat], r_project, env)
     report("sparklyr: testthat on local tibbles", f"{r_tests.run():.1f} s", "<= 10 s",
-           f'Rscript -e "{testthat}"   (in {r_project})')  # fmt: skip
+           f'Rscript -e "{testthat}"   (in {r_project})', key="testthat_s.sparklyr",
+           number=r_tests.seconds)  # fmt: skip
     r_sql = Watch(pytest, r_project, env)
     report("sparklyr: dbplyr's SQL on Spark, cold", f"{r_sql.run():.1f} s", "<= 20 s",
-           f"python -m pytest -q   (in {r_project})")  # fmt: skip
+           f"python -m pytest -q   (in {r_project})", key="unit_tests_cold_s.sparklyr",
+           number=r_sql.seconds)  # fmt: skip
 
     end_day = f"2024-01-{args.days:02d}"
     generate_cmd = [sparkplate, "mock", "generate", SOURCE, "--start-date", "2024-01-01",
@@ -266,13 +309,18 @@ def main() -> None:
         f"{main_run.seconds:.1f} s",
         "<= 60 s",
         " ".join(main_cmd[1:]),
+        key=f"main_{rows}_s",
+        number=main_run.seconds,
     )
     report(
         "main: peak memory (process tree RSS)",
         f"{main_run.peak_rss / 2**30:.2f} GiB",
         "< 4 GiB",
         "same run",
+        key=f"main_{rows}_peak_gib",
+        number=main_run.peak_rss / 2**30,
     )
+    FIGURES[f"main_peak_gib.{args.rows_per_day}"] = FIGURES[f"main_{rows}_peak_gib"]
 
     # The same main by configuration only: executor JVMs and a shared catalog on PostgreSQL.
     cluster_main = on_a_cluster(work, project, env, generate_cmd, main_cmd)
@@ -286,7 +334,8 @@ def main() -> None:
     Watch(["mvn", "-B", "-q", "package"], scala_project, env).run()  # fills the Maven cache
     mvn_test = Watch(["mvn", "-B", "-q", "clean", "test"], scala_project, env)  # compiles too
     report("scala: mvn test, warm Maven cache", f"{mvn_test.run():.1f} s", "<= 60 s",
-           f"mvn -B -q clean test   (in {scala_project})")  # fmt: skip
+           f"mvn -B -q clean test   (in {scala_project})", key="unit_tests_cold_s.scala",
+           number=mvn_test.seconds)  # fmt: skip
     # The jar as the runner builds it (and records its sources), so the run below only submits.
     jar, pom = scala_project / "target" / "sparkplate_sample.jar", scala_project / "pom.xml"
     submit.build(jar, pom, lambda line: None, {})
@@ -297,15 +346,20 @@ def main() -> None:
         f"{scala_main.seconds:.1f} s",
         f"<= 1.5x pyspark main ({1.5 * main_run.seconds:.0f} s)",
         f"{' '.join(main_cmd[1:])}   (in {scala_project})",
+        key="scala_main_s",
+        number=scala_main.seconds,
     )
     report(
         "scala: main, ratio to the pyspark main run",
         f"{scala_main.seconds / main_run.seconds:.2f} x",
         "<= 1.5 x",
         "same runs",
+        key="scala_main_vs_pyspark",
+        number=scala_main.seconds / main_run.seconds,
     )
     report("scala: main peak memory (two JVMs)", f"{scala_main.peak_rss / 2**30:.2f} GiB",
-           "< 4 GiB", "same run")  # fmt: skip
+           "< 4 GiB", "same run", key="scala_main_peak_gib",
+           number=scala_main.peak_rss / 2**30)  # fmt: skip
 
     daily_cmd = [
         sparkplate,
@@ -323,14 +377,19 @@ def main() -> None:
         f"{daily.seconds:.1f} s",
         f"<= 3x main ({3 * main_run.seconds:.0f} s)",
         " ".join(daily_cmd[1:]),
+        key=f"daily{args.days}_s",
+        number=daily.seconds,
     )
     report(
         "daily: ratio to one main run",
         f"{daily.seconds / main_run.seconds:.2f} x",
         "<= 3 x",
         "same runs",
+        key=f"daily{args.days}_vs_main",
+        number=daily.seconds / main_run.seconds,
     )
-    report("daily: JVMs started", str(len(daily.jvms)), "1", "same run")
+    report("daily: JVMs started", str(len(daily.jvms)), "1", "same run", key="daily_jvms",
+           number=len(daily.jvms))  # fmt: skip
 
     # The sparklyr recipe on the same source table: its R jobs share one sparklyr connection.
     if sparklyr_installed():
@@ -341,6 +400,8 @@ def main() -> None:
             f"{r_main.seconds:.1f} s",
             "",
             f"{' '.join(main_cmd[1:])}   (in {r_project})",
+            key="sparklyr_main_s",
+            number=r_main.seconds,
         )
         r_daily = Watch(daily_cmd, r_project, env, sparklyr=True)
         r_daily.run()
@@ -349,9 +410,11 @@ def main() -> None:
             f"{r_daily.seconds / r_main.seconds:.2f} x",
             "<= 3 x",
             f"{' '.join(daily_cmd[1:])}   (in {r_project})",
+            key=f"sparklyr_daily{args.days}_vs_main",
+            number=r_daily.seconds / r_main.seconds,
         )
         report("sparklyr: daily, JVMs started", str(len(r_daily.jvms)), "2 (runner, sparklyr)",
-               "same run")  # fmt: skip
+               "same run", key="sparklyr_daily_jvms", number=len(r_daily.jvms))  # fmt: skip
     else:
         print("SKIPPED: sparklyr is not installed; its main and daily were not measured\n")
 
@@ -366,18 +429,26 @@ def main() -> None:
         f"{bare.seconds:.1f} s",
         "",
         "benchmarks/bare_write.py",
+        key="bare_write_s",
+        number=bare.seconds,
     )
     report("main (ddl, metadata, WAP, audits, HWM), again", f"{again.seconds:.1f} s", "",
-           " ".join(main_cmd[1:]))  # fmt: skip
+           " ".join(main_cmd[1:]), key="main_again_s", number=again.seconds)  # fmt: skip
     per_run = f"{100 * (again.seconds / bare.seconds - 1):.0f} %"
-    report("WAP + audits + HWM overhead, per run", per_run, "<= 30 %", "the two runs above")
+    report("WAP + audits + HWM overhead, per run", per_run, "<= 30 %", "the two runs above",
+           key="wap_overhead_per_run", number=again.seconds / bare.seconds)  # fmt: skip
 
     # The same main on Spark 4.1, in the same warehouse, against the runs above on 3.5.
     spark_lines(work, project, env, main_cmd, again, scala_main)
 
     # Last, in this process: it starts the bench's own JVM on the same warehouse.
     os.environ["SPARKPLATE_WAREHOUSE"] = env["SPARKPLATE_WAREHOUSE"]
-    wap_overhead.report(project)
+    bare_warm, main_warm = wap_overhead.report(project)
+    FIGURES.update({"wap_bare_warm_s": round(bare_warm, 3), "wap_main_warm_s": round(main_warm, 3),
+                    "wap_fixed_cost_warm_s": round(main_warm - bare_warm, 3),
+                    "wap_overhead_warm": round(main_warm / bare_warm, 3)})  # fmt: skip
+    if args.json:
+        write_json(args.json, args)
 
 
 if __name__ == "__main__":
