@@ -31,7 +31,7 @@ PUBLISHED_AT = {
     "before_branch_write": False,
     "after_branch_write": False,
     "while_recording_audits": False,
-    "after_fast_forward": True,
+    "after_publish": True,
     "in_hwm": True,
 }
 

@@ -1,6 +1,6 @@
 """Fault points, a test hook: stop a run at a named step as a `kill -9` or a lost node would.
 
-    SPARKPLATE_FAULT=after_fast_forward sparkplate run main.sch.yaml   # killed there (SIGKILL)
+    SPARKPLATE_FAULT=after_publish sparkplate run main.sch.yaml   # killed there (SIGKILL)
     SPARKPLATE_FAULT=in_hwm:sleep=5 sparkplate run main.sch.yaml       # paused there for 5 s
 
 The fault-injection tests (tests/test_faults.py) kill runs at every step of write-audit-publish
@@ -20,7 +20,7 @@ POINTS = (
     "before_branch_write",  # the branch is named, nothing is written yet
     "after_branch_write",  # the branch holds the new data; no audit has run
     "while_recording_audits",  # audits ran; their results are not recorded yet
-    "after_fast_forward",  # main is published; the branch is not dropped yet
+    "after_publish",  # main is published and the branch dropped (one commit); no HWM yet
     "in_hwm",  # the HWM was read and compared; the new one is not written yet
 )
 

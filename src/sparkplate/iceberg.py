@@ -1,11 +1,14 @@
 """Iceberg table operations the runtime owns: WAP branches, publishing, table properties, HWM,
 and what `sparkplate table show` reads (snapshots and refs).
 
-Facts this relies on (Spark 3.5, Iceberg 1.5+):
+Facts this relies on (Spark 3.5 and 4.1, Iceberg 1.5+):
 - `spark.wap.branch` is only honoured when the table has `write.wap.enabled=true`; otherwise the
   write silently lands on main, so `enable_wap` sets the property before any branch write.
 - The conf must be unset after the write, or later "main" reads in the session read the branch.
-- `fast_forward` moves main to the branch's snapshot and fails when main moved meanwhile.
+- A fast-forward moves main to the branch's snapshot and fails when main moved meanwhile.
+- Metadata changes go through Iceberg's Java API (`updateProperties`, `manageSnapshots`): one
+  table load, one commit, no SQL to plan. Sessions sparkplate starts do not cache tables (see
+  session.py), so Spark's next read sees them.
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pyspark.sql import DataFrame, SparkSession
 
 from sparkplate import faults, locks
-from sparkplate.errors import SparkplateError
+from sparkplate.errors import SparkplateError, spark_message
 from sparkplate.profiles import local_path
-from sparkplate.sqltext import quote_string
 
 WAP_PREFIX = "wap_"
 HWM_PREFIX = "sparkplate.hwm."
@@ -68,14 +70,22 @@ def properties(spark: SparkSession, table: str) -> dict[str, str]:
     return dict(_java_table(spark, table).properties())
 
 
-def set_properties(spark: SparkSession, table: str, props: dict[str, str]) -> dict[str, str]:
-    """Set only what differs (each ALTER is a metadata commit); returns what changed."""
-    current = properties(spark, table)
+def _set_properties(jtable, props: dict[str, str]) -> dict[str, str]:
+    """Set on the loaded table what differs from its properties, in one commit (none when
+    nothing differs); returns what changed."""
+    current = dict(jtable.properties())
     changed = {k: str(v) for k, v in props.items() if current.get(k) != str(v)}
     if changed:
-        assignments = ", ".join(f"{quote_string(k)}={quote_string(v)}" for k, v in changed.items())
-        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({assignments})")
+        update = jtable.updateProperties()
+        for key, value in changed.items():
+            update = update.set(key, value)
+        update.commit()
     return changed
+
+
+def set_properties(spark: SparkSession, table: str, props: dict[str, str]) -> dict[str, str]:
+    """Set only what differs (each change is a metadata commit); returns what changed."""
+    return _set_properties(_java_table(spark, table), props)
 
 
 def enable_wap(spark: SparkSession, table: str) -> None:
@@ -132,7 +142,12 @@ def branches(spark: SparkSession, table: str) -> list[str]:
 
 
 def main_snapshot_id(spark: SparkSession, table: str) -> int | None:
-    return branch_snapshots(spark, table).get("main")
+    return _main_of(_java_table(spark, table))
+
+
+def _main_of(jtable) -> int | None:
+    ref = jtable.refs().get("main")
+    return ref.snapshotId() if ref is not None else None
 
 
 def branch_snapshot_id(spark: SparkSession, table: str, branch: str) -> int | None:
@@ -229,11 +244,21 @@ def table_lock(
     name = qualified_name(spark, table)
     path, every_run_locks = _lock_file(spark, name)
     with locks.exclusive(path, f"the lock of table {name}", about=about, on_wait=log) as first:
-        if first and table_exists(spark, table):
+        run = (about or {}).get("run_id")
+        checked = (str(path), run) in _CHECKED
+        if first and not checked and table_exists(spark, table):
             jtable = _java_table(spark, table)
             check_location(spark, table, jtable)
             drop_stray_branches(spark, table, jtable, every_run_locks, log)
+            if run:
+                _CHECKED.add((str(path), run))
         yield
+
+
+# (lock file, run id) of the tables a run has checked: its later jobs on the table skip the
+# check (the table's files stay where they are; a branch a run dies leaving in between is the
+# next run's to drop), which would otherwise load the table once more per job.
+_CHECKED: set[tuple[str, str]] = set()
 
 
 @contextmanager
@@ -249,23 +274,21 @@ def read_branch(spark: SparkSession, table: str, branch: str) -> DataFrame:
     return spark.read.option("branch", branch).table(table)
 
 
-def publish(spark: SparkSession, table: str, branch: str) -> int:
-    """Fast-forward main to the branch, then drop the branch; returns main's new snapshot id."""
-    # The procedure must run in the table's own catalog: `cat.db.t` names it, `db.t` does not.
-    parts = table.split(".")
-    catalog, name = (
-        (parts[0], ".".join(parts[1:]))
-        if len(parts) > 2
-        else (spark.catalog.currentCatalog(), table)
-    )
+@dataclass(frozen=True)
+class Published:
+    snapshot_id: int  # main's new head
+    added_records: int  # the rows the published commits added
+
+
+def publish(spark: SparkSession, table: str, branch: str, since: int | None) -> Published:
+    """Fast-forward main to the branch and drop the branch, in one commit: main is published
+    with its branch gone, or nothing changed. `since` is main's snapshot before the write."""
+    jtable = _java_table(spark, table)
     try:
-        spark.sql(
-            f"CALL {catalog}.system.fast_forward({quote_string(name)}, 'main', "
-            f"{quote_string(branch)})"
-        )
-    except Exception as err:  # py4j/analysis errors: keep Iceberg's message, drop the trace
+        jtable.manageSnapshots().fastForwardBranch("main", branch).removeBranch(branch).commit()
+    except Exception as err:  # py4j errors: keep Iceberg's message, drop the trace
         drop_branch(spark, table, branch)
-        message = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        message = spark_message(err)
         moved = "ancestor" in message or "descendant" in message
         raise SparkplateError(
             f"could not publish branch {branch} to main of {table}: {message}",
@@ -273,15 +296,18 @@ def publish(spark: SparkSession, table: str, branch: str) -> int:
             if moved
             else "nothing was published; see Iceberg's message above",
         ) from None
-    faults.point("after_fast_forward")
-    drop_branch(spark, table, branch)
-    return main_snapshot_id(spark, table)
+    faults.point("after_publish")
+    head = jtable.currentSnapshot().snapshotId()  # the commit left the table at its result
+    return Published(head, _added_records(jtable, head, since))
 
 
 def added_records(spark: SparkSession, table: str, head: int, since: int | None) -> int:
     """Rows the commits after snapshot `since` up to `head` added (e.g. a publish's), from their
     snapshot summaries: table metadata, read in the driver, no data."""
-    jtable = _java_table(spark, table)
+    return _added_records(_java_table(spark, table), head, since)
+
+
+def _added_records(jtable, head: int, since: int | None) -> int:
     total, snapshot_id = 0, head
     while snapshot_id is not None and snapshot_id != since:
         snapshot = jtable.snapshot(snapshot_id)
@@ -335,11 +361,11 @@ def _aware(value: str, tz: str, what: str) -> datetime:
 
 
 def read_hwm(spark: SparkSession, table: str) -> dict[str, str]:
-    return {
-        k[len(HWM_PREFIX) :]: v
-        for k, v in properties(spark, table).items()
-        if k.startswith(HWM_PREFIX)
-    }
+    return _hwm_of(properties(spark, table))
+
+
+def _hwm_of(props: dict[str, str]) -> dict[str, str]:
+    return {k[len(HWM_PREFIX) :]: v for k, v in props.items() if k.startswith(HWM_PREFIX)}
 
 
 def set_hwm(
@@ -347,7 +373,8 @@ def set_hwm(
 ) -> tuple[bool, dict[str, str]]:
     """Move the HWM forward to `valid_through`; never back. Returns (moved, the HWM now)."""
     new = _aware(valid_through, tz, "the new high-water mark")
-    current = read_hwm(spark, table)
+    jtable = _java_table(spark, table)  # one load: the HWM, main's head and the commit
+    current = _hwm_of(dict(jtable.properties()))
     if current.get("datetime"):
         stored = _aware(current["datetime"], current.get("timezone", "UTC"), f"{table}'s HWM")
         if stored >= new:
@@ -357,8 +384,8 @@ def set_hwm(
         # Stored as wall-clock time in `tz`, whatever offset the value came with.
         "datetime": new.astimezone(ZoneInfo(tz)).replace(tzinfo=None).isoformat(),
         "timezone": tz,
-        "snapshot_id": str(main_snapshot_id(spark, table)),
+        "snapshot_id": str(_main_of(jtable)),
         "run_id": run_id,
     }
-    set_properties(spark, table, {HWM_PREFIX + k: v for k, v in hwm.items()})
+    _set_properties(jtable, {HWM_PREFIX + k: v for k, v in hwm.items()})
     return True, hwm

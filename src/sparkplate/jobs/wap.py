@@ -74,9 +74,9 @@ def _write_audit_publish(jr: JobRun, table: str, partition: dict, branch: str) -
         jr.log("nothing was written; nothing to publish")
         jr.run.tally.published(rows=0)
         return
-    published = iceberg.publish(spark, table, branch)
-    jr.run.tally.published(rows=iceberg.added_records(spark, table, published, main_before))
-    jr.log(f"published {table}: main is now snapshot {published}")
+    published = iceberg.publish(spark, table, branch, since=main_before)
+    jr.run.tally.published(rows=published.added_records)
+    jr.log(f"published {table}: main is now snapshot {published.snapshot_id}")
 
 
 def _drop_quietly(jr: JobRun, table: str, branch: str) -> None:
