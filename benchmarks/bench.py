@@ -357,7 +357,7 @@ def main() -> None:
         key="scala_main_vs_pyspark",
         number=scala_main.seconds / main_run.seconds,
     )
-    report("scala: main peak memory (two JVMs)", f"{scala_main.peak_rss / 2**30:.2f} GiB",
+    report("scala: main peak memory (one JVM)", f"{scala_main.peak_rss / 2**30:.2f} GiB",
            "< 4 GiB", "same run", key="scala_main_peak_gib",
            number=scala_main.peak_rss / 2**30)  # fmt: skip
 

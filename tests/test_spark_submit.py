@@ -105,9 +105,38 @@ def test_an_application_error_names_its_first_error_line(scala_project, spark):
     assert "exited with 2: --date must be YYYY-MM-DD, got 2024-13-01" in str(error.value)
 
 
-def test_the_jar_writes_the_branch_and_the_runner_publishes_it(spark, scala_project, warehouse):
-    table = "sample_db.t_scala"
+def test_run_in_the_runners_session_names_a_bad_argument_and_leaves_the_session(
+    scala_project, spark
+):
+    """`run` gets the runner's own session: an error is an exception (not an exit of the JVM
+    both share), and the session goes on."""
+    loaded = submit.LoadedJar(spark, scala_project / JAR)
+    entry = loaded.entry_point(spark, MAIN_CLASS)
+    assert entry is not None
+    args = {"date": "2024-13-01", "top_n": 3, "source_table": "a.b", "target_table": "c.d"}
+    with pytest.raises(SparkplateError) as error:
+        submit.run_in_session(spark, loaded, entry, MAIN_CLASS, args, print, WHERE)
+    assert "TopTitles.run failed" in str(error.value)
+    assert "--date must be YYYY-MM-DD, got 2024-13-01" in str(error.value)
+    assert spark.sql("SELECT 1 AS one").first().one == 1
+    loaded.close()
+
+
+@pytest.mark.parametrize("submitted", [False, True], ids=["in_session", "spark_submit"])
+def test_the_jar_writes_the_branch_and_the_runner_publishes_it(
+    spark, scala_project, warehouse, submitted, capsys
+):
+    table = f"sample_db.t_scala_{'submitted' if submitted else 'in_session'}"
+    if submitted:  # the job's `submit: true`: its own Spark application
+        workflow = scala_project / "main.sch.yaml"
+        text = workflow.read_text()
+        pom = next(line for line in text.splitlines() if line.strip() == "pom: pom.xml")
+        workflow.write_text(
+            text.replace(pom, f"{pom}\n{pom.replace('pom: pom.xml', 'submit: true')}")
+        )
     execute(scala_project, warehouse, table, date="2024-01-01")
+    said = capsys.readouterr().out
+    assert ("in this run's Spark session" in said) is not submitted
     expected = MockSet.find(scala_project, spark).get("sample_db.sparkplate_sample_results")
     assert differences(spark, expected, table) == ([], [])
     assert branches(spark, table) == ["main"]

@@ -113,6 +113,11 @@ JOB_KEYS: dict[str, dict[str, Any]] = {
         "description": "The application's main class, with its package.",
     },
     "pom": {"description": "The Maven project that builds the jar when it is stale."},
+    "submit": {
+        "type": "boolean",
+        "description": "Run the jar with spark-submit as its own Spark application, even when "
+        "its class offers run(SparkSession, Array[String]) for the runner's session.",
+    },
     "workflow": {"description": "The workflow file to run, relative to this one's folder."},
     "for_each_date": {"$ref": "#/$defs/date_range"},
     "hwm_datetime": {

@@ -1,9 +1,13 @@
-"""The SparkSubmit job: a JVM application (the Scala recipe's jar) run by spark-submit.
+"""The SparkSubmit job: a JVM application (the Scala recipe's jar), in the runner's session or
+spark-submitted.
 
-The application is a separate Spark application, so it gets the runner's own settings: the same
-catalog and warehouse, the Iceberg jar, and inside a `wap` template the branch to write to
-(`spark.wap.branch`). Its table commits are then seen by the runner, which audits and publishes
-them like any other write.
+An application that offers `run(spark: SparkSession, args: Array[String])` beside its `main` runs
+in the runner's own JVM and Spark session: the jar is loaded there, and `run` gets the session
+with its catalogs and, inside a `wap` template, the branch to write to. One JVM for the whole
+workflow run, not one more per date. Otherwise, or with `submit: true`, it is spark-submitted as
+a separate Spark application with the runner's own settings (the same catalog and warehouse, the
+Iceberg jar, `spark.wap.branch`). Either way its table commits are seen by the runner, which
+audits and publishes them like any other write.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sparkplate.errors import SparkplateError
+from sparkplate.errors import SparkplateError, spark_message
 from sparkplate.jobs.base import JobRun, job_type
 from sparkplate.session import spark_submit
 from sparkplate.versions import spark_build, spark_home, spark_line
@@ -211,7 +215,73 @@ def check_scala(pom: Path, where: dict) -> None:
         )
 
 
+class LoadedJar:
+    """An application jar loaded into the runner's JVM: the driver loads its classes through a
+    class loader of its own, and Spark ships it to executors (`addJar`), once per workflow run."""
+
+    def __init__(self, spark, jar: Path) -> None:
+        jvm = spark._jvm
+        urls = spark.sparkContext._gateway.new_array(jvm.java.net.URL, 1)
+        urls[0] = jvm.java.io.File(str(jar)).toURI().toURL()
+        self.loader = jvm.java.net.URLClassLoader(
+            urls, spark._jsparkSession.getClass().getClassLoader()
+        )
+        spark.sparkContext._jsc.addJar(str(jar))  # to executors, where there are some
+
+    def entry_point(self, spark, main_class: str):
+        """`main_class`'s static `run(SparkSession, String[])`, or None when it has none."""
+        jvm, gateway = spark._jvm, spark.sparkContext._gateway
+        parameters = gateway.new_array(jvm.java.lang.Class, 2)
+        parameters[0] = jvm.java.lang.Class.forName(
+            "org.apache.spark.sql.SparkSession", True, self.loader
+        )
+        parameters[1] = jvm.java.lang.Class.forName("[Ljava.lang.String;")
+        application = jvm.java.lang.Class.forName(main_class, True, self.loader)
+        for method in application.getMethods():
+            if method.getName() == RUN and list(method.getParameterTypes()) == list(parameters):
+                return method
+        return None
+
+    def close(self) -> None:
+        self.loader.close()
+
+
+RUN = "run"  # the entry point an application offers for the runner's session
+
+
+def run_in_session(spark, loaded: LoadedJar, entry, main_class: str, params: dict, log, where):
+    """Call the application's `run` with the runner's session, the jar's classes visible to
+    Spark while it runs (its encoders and closures find them through the thread's loader)."""
+    jvm, gateway = spark._jvm, spark.sparkContext._gateway
+    args = application_args(params)
+    argv = gateway.new_array(jvm.java.lang.String, len(args))
+    for i, arg in enumerate(args):
+        argv[i] = arg
+    call = gateway.new_array(jvm.java.lang.Object, 2)
+    call[0], call[1] = spark._jsparkSession, argv
+    thread = jvm.java.lang.Thread.currentThread()
+    before = thread.getContextClassLoader()
+    thread.setContextClassLoader(loaded.loader)
+    log(f"running {main_class}.{RUN} in this run's Spark session")
+    try:
+        entry.invoke(None, call)
+    except Exception as err:  # the application's exception, under InvocationTargetException
+        raise SparkplateError(
+            f"{main_class}.{RUN} failed: {spark_message(err)}",
+            fix="see the application's message; `nox -s tests` runs its tests",
+            **where,
+        ) from None
+    finally:
+        thread.setContextClassLoader(before)
+
+
 def check_main_class(wf: Workflow, job: Job) -> None:
+    if not isinstance(job.spec.get("submit", False), bool):
+        raise wf.error(
+            f"submit must be true or false, not {job.spec['submit']!r}",
+            key=f"{job.key}.submit",
+            fix="write submit: true to spark-submit the jar, or leave it out",
+        )
     if not JVM_CLASS.match(str(job.spec["class"])):
         raise wf.error(
             f"'{job.spec['class']}' is not a JVM class name",
@@ -224,7 +294,7 @@ def check_main_class(wf: Workflow, job: Job) -> None:
 @job_type(
     "SparkSubmit",
     required=("jar", "class"),
-    optional=("params", "pom", "table"),
+    optional=("params", "pom", "table", "submit"),
     files=("pom",),
     built=("jar",),
     mappings=("params",),
@@ -239,5 +309,12 @@ def run_spark_submit(jr: JobRun) -> None:
         if stale(jar, pom):
             build(jar, pom, jr.log, jr.where)
     params = jr.spec.get("params") or {}
+    main_class = str(jr.spec["class"])
+    if not jr.spec.get("submit") and jar.is_file():
+        loaded = jr.run.resources.get(f"jar {jar.resolve()}", lambda: LoadedJar(jr.spark, jar))
+        entry = loaded.entry_point(jr.spark, main_class)
+        if entry is not None:
+            run_in_session(jr.spark, loaded, entry, main_class, params, jr.log, jr.where)
+            return
     name = f"{jr.run.workflow.id}.{jr.job.id}"
-    run_application(jr.spark, jar, str(jr.spec["class"]), params, name, jr.log, jr.where)
+    run_application(jr.spark, jar, main_class, params, name, jr.log, jr.where)
