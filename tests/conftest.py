@@ -49,6 +49,10 @@ def pytest_sessionfinish(session, exitstatus):
 def no_spark(monkeypatch):
     """Starting a Spark session fails the test."""
 
+    # Imported before the first patch: a first import under it would bind `fail` for good (the
+    # second patch would then record `fail` as the value to restore).
+    import sparkplate.jobs.base  # noqa: F401
+
     def fail(*args, **kwargs):
         raise AssertionError("a Spark session was started")
 
