@@ -25,6 +25,7 @@ import wap_overhead  # benchmarks/wap_overhead.py
 
 from sparkplate.jobs import spark_submit as submit
 from sparkplate.jobs.sparklyr_check import sparklyr_installed
+from sparkplate.sample import Source, spark_here
 from sparkplate.versions import installed_spark_line
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,11 +107,13 @@ def render(dest: Path, recipe: str = "pyspark", spark: str | None = None) -> Pat
     """The recipe on `spark` (default: the Spark line installed here, which runs it)."""
     import copier
 
-    spark = spark or ("3.5" if recipe == "sparklyr" else installed_spark_line())
+    line = (
+        {"spark_version": spark} if spark else spark_here(Source(str(REPO), "HEAD", True), recipe)
+    )
     copier.run_copy(
         str(REPO),
         dest,
-        data={"recipe": recipe, "spark_version": spark},
+        data={"recipe": recipe, **line},
         defaults=True,
         unsafe=True,
         quiet=True,

@@ -30,15 +30,15 @@ SCALA_CLASS = "com.example.sparkplatesample.TopTitles"
 
 def render(dest: Path, **answers) -> Path:
     """Render the template at the working tree (uncommitted edits included) into `dest`, for
-    the Spark line installed here (the sparklyr recipe: 3.5, the only one it offers)."""
-    from sparkplate.versions import installed_spark_line
+    the Spark line installed here where the recipe offers it (as `sample workflow` does)."""
+    from sparkplate.sample import Source, spark_here
 
     recipe = answers.get("recipe", "pyspark")
-    spark = "3.5" if recipe == "sparklyr" else installed_spark_line()
+    here = spark_here(Source(str(REPO), "HEAD", True), recipe)
     copier.run_copy(
         str(REPO),
         dest,
-        data={"recipe": recipe, "spark_version": spark, **answers},
+        data={"recipe": recipe, **here, **answers},
         defaults=True,
         unsafe=True,
         quiet=True,

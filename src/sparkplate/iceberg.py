@@ -301,13 +301,9 @@ def publish(spark: SparkSession, table: str, branch: str, since: int | None) -> 
     return Published(head, _added_records(jtable, head, since))
 
 
-def added_records(spark: SparkSession, table: str, head: int, since: int | None) -> int:
+def _added_records(jtable, head: int, since: int | None) -> int:
     """Rows the commits after snapshot `since` up to `head` added (e.g. a publish's), from their
     snapshot summaries: table metadata, read in the driver, no data."""
-    return _added_records(_java_table(spark, table), head, since)
-
-
-def _added_records(jtable, head: int, since: int | None) -> int:
     total, snapshot_id = 0, head
     while snapshot_id is not None and snapshot_id != since:
         snapshot = jtable.snapshot(snapshot_id)

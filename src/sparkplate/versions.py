@@ -57,9 +57,7 @@ def iceberg_runtime(home: Path | None = None) -> str:
     version, scala = spark_build(home)
     line = spark_line(version)
     if line not in ICEBERG_SPARK_LINES or scala not in (None, ICEBERG_SPARK_LINES[line]):
-        supported = ", ".join(
-            f"{line} (Scala {scala})" for line, scala in ICEBERG_SPARK_LINES.items()
-        )
+        supported = ", ".join(f"{known} (Scala {on})" for known, on in ICEBERG_SPARK_LINES.items())
         raise SparkplateError(
             f"Spark {version}{f' (Scala {scala})' if scala else ''} in {home or spark_home()} "
             f"has no Iceberg {ICEBERG_VERSION} runtime: sparkplate runs on Spark {supported}",

@@ -92,7 +92,7 @@ class RSession:
                 "r-base-core r-cran-dplyr r-cran-dbplyr; then install.packages('sparklyr'))",
                 **where,
             )
-        check_sparklyr_backend(spark.version, spark_build(spark_home())[1], where)
+        check_sparklyr_backend(spark.version, spark_build()[1], where)
         self.spark = spark
         self.app_name = app_name
         # The branch is set per job, not for the whole connection.

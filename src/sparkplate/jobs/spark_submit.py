@@ -227,9 +227,16 @@ class LoadedJar:
             urls, spark._jsparkSession.getClass().getClassLoader()
         )
         spark.sparkContext._jsc.addJar(str(jar))  # to executors, where there are some
+        self.entry_points: dict[str, object] = {}
 
     def entry_point(self, spark, main_class: str):
-        """`main_class`'s static `run(SparkSession, String[])`, or None when it has none."""
+        """`main_class`'s static `run(SparkSession, String[])`, or None when it has none; looked
+        up once per class (each date of a daily run would repeat dozens of py4j calls)."""
+        if main_class not in self.entry_points:
+            self.entry_points[main_class] = self._find_run(spark, main_class)
+        return self.entry_points[main_class]
+
+    def _find_run(self, spark, main_class: str):
         jvm, gateway = spark._jvm, spark.sparkContext._gateway
         parameters = gateway.new_array(jvm.java.lang.Class, 2)
         parameters[0] = jvm.java.lang.Class.forName(
