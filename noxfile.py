@@ -67,8 +67,10 @@ def lint(session: nox.Session) -> None:
 @timed
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]", TESTS_PYSPARK)
+    # One pytest worker per core: most tests wait on a JVM's start (one core) or on a server.
     # The slowest tests' times in every CI log: where CI's minutes go.
-    session.run("pytest", "-m", "not update and not airflow", "--durations=15", *session.posargs)
+    session.run("pytest", "-n", "auto", "--dist", "worksteal", "-m", "not update and not airflow",
+                "--durations=15", *session.posargs)  # fmt: skip
 
 
 # The runtime's tests whose outcome depends on the Spark line: the Iceberg runtime it picks,
