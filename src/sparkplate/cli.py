@@ -123,6 +123,9 @@ Examples:
     help="Turn on Spark's console progress bar and web UI (off by default), for runs that "
     "take minutes.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="First say which profile, Spark and Java the run uses."
+)
 def run(
     workflow: str,
     params: dict[str, str],
@@ -130,6 +133,7 @@ def run(
     job_id: str | None,
     for_date: str | None,
     spark_progress: bool,
+    verbose: bool,
 ) -> None:
     """Run WORKFLOW, a workflow file (e.g. main.sch.yaml), on the chosen profile's Spark and
     catalog."""
@@ -138,6 +142,14 @@ def run(
     if for_date and not job_id:
         raise click.UsageError("--for-date needs --job")
     profile = _profile(Path(workflow).resolve().parent)
+    if verbose:
+        from sparkplate.java import find_java
+        from sparkplate.versions import spark_build, spark_home
+
+        version, scala = spark_build()
+        on_scala = f", Scala {scala}" if scala else ""
+        click.echo(f"profile {profile.name} ({profile.master}); Spark {version}{on_scala} in "
+                   f"{spark_home()}; {find_java().describe()}")  # fmt: skip
     run_workflow(
         Path(workflow),
         params,

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from sparkplate.cache import cache_dir
 from sparkplate.errors import SparkplateError
 from sparkplate.files import write_atomically
+from sparkplate.java import use_java
 from sparkplate.preflight import check_jdbc_catalog, check_master, check_rest_catalog
 from sparkplate.profiles import (
     SAME_HOST_MASTER,
@@ -101,11 +103,6 @@ def same_host(master: str) -> bool:
 def driver_only(master: str) -> bool:
     """local or local[...]: the driver is the only JVM (local-cluster[...] has executors)."""
     return master == "local" or master.startswith("local[")
-
-
-def cache_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sparkplate"
-    return Path(os.environ.get("SPARKPLATE_CACHE", default))
 
 
 def spark_submit() -> str:
@@ -233,6 +230,7 @@ def local_session(
     profile = profile or load_profile()
     if "spark.remote" in profile.spark_conf:
         refuse_spark_connect("the profile's spark_conf sets spark.remote")
+    java = use_java()  # before Spark's scripts (the jars' resolver too) look for one
     settings = settings_from_env(warehouse, profile)
     log_level = os.environ.get("SPARKPLATE_SPARK_LOG_LEVEL", "ERROR")
     java_options = (
@@ -289,10 +287,11 @@ def local_session(
         check_rest_catalog(profile, properties.get("uri", ""))
     try:
         session = builder.getOrCreate()
-    except Exception as err:  # no Java, most often
+    except Exception as err:
         first_line = (str(err).strip().splitlines() or [repr(err)])[0]
         raise SparkplateError(
-            f"could not start Spark: {first_line}", fix="install Java 17 (or set JAVA_HOME)"
+            f"could not start Spark on {java.describe()}: {first_line}",
+            fix="check that Java runs (`python -m sparkplate.java` says which one is used)",
         ) from err
     session.sparkContext.setLogLevel(log_level)  # pyspark resets the level at start-up
     if spark_progress and session.sparkContext.uiWebUrl:

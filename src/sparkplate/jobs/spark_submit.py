@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from sparkplate.errors import SparkplateError, spark_message
+from sparkplate.java import use_java
 from sparkplate.jobs.base import JobRun, job_type
 from sparkplate.session import spark_submit
 from sparkplate.versions import spark_build, spark_home, spark_line
@@ -126,29 +127,37 @@ def stream(command: list[str], cwd: Path, log) -> tuple[int, list[str]]:
     return process.returncode, lines
 
 
-def _require(program: str, what: str, where: dict) -> None:
-    if shutil.which(program) is None:
-        raise SparkplateError(
-            f"`{program}` is not on PATH; it is needed to {what}",
-            fix="install Java 17 and Maven 3.6+ (Debian/Ubuntu: apt install "
-            "openjdk-17-jdk-headless maven), or build the jar yourself",
-            **where,
-        )
+def maven(project: Path) -> str | None:
+    """The Maven to build with: `mvn` on the PATH, else the project's Maven Wrapper (`mvnw`,
+    which fetches Maven once into ~/.m2/wrapper); None when there is neither."""
+    if shutil.which("mvn"):
+        return "mvn"
+    wrapper = project / ("mvnw.cmd" if os.name == "nt" else "mvnw")
+    return str(wrapper.resolve()) if wrapper.is_file() else None
 
 
 def build(jar: Path, pom: Path, log, where: dict) -> None:
     """`mvn package`, when the jar is stale. Tests are skipped here: `nox` runs them.
 
-    Without Maven, a jar that is already there (built elsewhere, say) is used as it is.
+    Without Maven (no `mvn`, no `mvnw`), a jar that is already there (built elsewhere, say) is
+    used as it is.
     """
-    if shutil.which("mvn") is None and jar.is_file():
+    mvn = maven(pom.parent)
+    if mvn is None and jar.is_file():
         log(f"Maven is not installed: using {jar.name} as it is (it may predate the sources)")
         return
-    _require("java", f"build {jar.name}", where)
-    _require("mvn", f"build {jar.name}", where)
+    if mvn is None:
+        raise SparkplateError(
+            f"no Maven to build {jar.name}: `mvn` is not on the PATH and {pom.parent} has no "
+            "Maven Wrapper (mvnw)",
+            fix="install Maven 3.6.3+ (Debian/Ubuntu: apt install maven), or add the wrapper "
+            "(`mvn wrapper:wrapper` where Maven is, or `copier update` for a generated project)",
+            **where,
+        )
+    use_java()  # Maven runs on the run's Java (the one from PyPI sets JAVA_HOME)
     log(f"building {jar.name} with Maven (mvn -DskipTests package; `nox` runs the tests) ...")
     digest = sources_digest(pom)  # before the build: an edit made meanwhile makes it stale
-    command = ["mvn", "-B", "-q", "-Dstyle.color=never", "-DskipTests", "-f", pom.name, "package"]
+    command = [mvn, "-B", "-q", "-Dstyle.color=never", "-DskipTests", "-f", pom.name, "package"]
     code, lines = stream(command, pom.parent, log)
     if code != 0:
         errors = [line for line in lines if line.startswith("[ERROR]")] or ["see its output above"]

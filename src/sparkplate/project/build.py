@@ -4,7 +4,6 @@ scripts. The zip is reproducible: the same files give the same bytes, whenever i
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from xml.etree import ElementTree
 
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs.spark_submit import build as maven_package
+from sparkplate.jobs.spark_submit import maven
 from sparkplate.project.repo import Source
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: no build time in the bytes
@@ -78,11 +78,12 @@ def _pom_jar(pom: Path) -> Path:
 
 
 def build_jar(pom: Path, log) -> Path:
-    if shutil.which("mvn") is None:  # a jar lying in target/ may be from any commit
+    if maven(pom.parent) is None:  # a jar lying in target/ may be from any commit
         raise SparkplateError(
-            "`mvn` is not on PATH: a deploy builds the jar from the commit it names",
+            "`mvn` is not on PATH and the project has no Maven Wrapper (mvnw): a deploy builds "
+            "the jar from the commit it names",
             file=pom,
-            fix="install Maven 3.6+ (Debian/Ubuntu: apt install maven)",
+            fix="install Maven 3.6+ (Debian/Ubuntu: apt install maven), or add the wrapper",
         )
     jar = _pom_jar(pom)
     maven_package(jar, pom, log, {"file": pom})

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sparkplate.engine import validate
 from sparkplate.errors import SparkplateError
+from sparkplate.jobs.spark_submit import maven
 from sparkplate.profiles import PROFILE_FILE
 from sparkplate.project import bundle as bundles
 from sparkplate.project.registry import open_registry
@@ -161,7 +162,7 @@ def _unit_test_command(project: Project) -> list[str] | None:
     if (folder / "noxfile.py").is_file() and "def tests(" in (folder / "noxfile.py").read_text():
         return [sys.executable, "-m", "nox", "-s", "tests"]
     if (folder / "pom.xml").is_file():
-        return ["mvn", "-B", "-q", "test"]
+        return [maven(folder) or "mvn", "-B", "-q", "test"]
     if (folder / "pyproject.toml").is_file():
         return [sys.executable, "-m", "pytest", "-q"]
     return None
