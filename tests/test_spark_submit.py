@@ -6,6 +6,7 @@ it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -69,20 +70,28 @@ def test_a_jar_is_stale_when_its_sources_differ_from_its_build(scala_project):
     assert submit.stale(jar, pom)
 
 
-def test_without_maven_an_existing_jar_is_used_as_it_is(scala_project, monkeypatch, tmp_path):
+def test_without_mvn_the_projects_maven_wrapper_builds(scala_project, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no mvn
+    assert submit.maven(scala_project) == str((scala_project / "mvnw").resolve())
+    assert os.access(scala_project / "mvnw", os.X_OK)  # as Copier rendered it: executable
+
+
+def test_without_any_maven_an_existing_jar_is_used_as_it_is(scala_project, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
+    (scala_project / "mvnw").unlink()
     said = []
     submit.build(scala_project / JAR, scala_project / "pom.xml", said.append, WHERE)
     assert "Maven is not installed: using sparkplate_sample.jar as it is" in said[0]
 
 
 def test_missing_maven_says_what_to_install(scala_project, monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))  # neither java nor mvn
+    monkeypatch.setenv("PATH", str(tmp_path))  # no mvn, and the project has lost its mvnw
+    (scala_project / "mvnw").unlink()
     (scala_project / JAR).unlink()
     with pytest.raises(SparkplateError) as error:
         submit.build(scala_project / JAR, scala_project / "pom.xml", print, WHERE)
-    assert "is not on PATH" in str(error.value)
-    assert "apt install openjdk-17-jdk-headless maven" in error.value.fix
+    assert "`mvn` is not on the PATH" in str(error.value) and "no Maven Wrapper" in str(error.value)
+    assert "apt install maven" in error.value.fix and "mvn wrapper:wrapper" in error.value.fix
 
 
 def test_a_compile_error_fails_the_run_with_mavens_message(spark, scala_project, warehouse):

@@ -254,7 +254,7 @@ def test_user_edits_survive_an_update_or_show_as_a_conflict(template, tmp_path, 
     note = USER_NOTE[edited.suffix.lstrip(".")]
     edited.write_text(edited.read_text() + f"{note}\n")
     readme = project / "README.md"
-    readme.write_text(readme.read_text().replace("## Run it", "## Run it\n\nOur team runs it.", 1))
+    readme.write_text(readme.read_text().replace("## Run it", "Our team runs it.\n\n## Run it", 1))
     git(project, "commit", "-q", "-am", "the user's edits")
 
     done = update(project, "--vcs-ref", "HEAD")
