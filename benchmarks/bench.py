@@ -1,6 +1,7 @@
 """Benchmarks of generated projects on this machine; prints figures, asserts nothing.
 
     nox -s bench          (or: python benchmarks/bench.py [--rows-per-day N] [--json PATH])
+    nox -s bench -- --scale 1000000,4000000,16000000    main against a bare write, by size
 
 Each figure is printed with its target and the command that reproduces it by hand in the
 rendered project. Timings are wall-clock seconds of one run; the machine is noisy, so compare
@@ -252,12 +253,60 @@ def write_json(path: Path, args: argparse.Namespace) -> None:
     print(f"figures written to {path}", flush=True)
 
 
+def scale(sizes: list[int]) -> None:
+    """`main` against the bare transform and write of the same date, one process each, at each
+    size (rows in the date): wall time and the process tree's peak memory. Each size is a date of
+    its own in one warehouse, so every run reads and writes only its date's rows."""
+    work = Path(tempfile.mkdtemp(prefix="sparkplate-scale-"))
+    project = render(work / "pipeline")
+    env = {**os.environ, "SPARKPLATE_WAREHOUSE": str(work / "warehouse")}
+    sparkplate = str(Path(sys.executable).parent / "sparkplate")
+    print(f"project: {project}  (figures from one run on {os.cpu_count()} cores)\n", flush=True)
+    for day, rows in enumerate(sizes, start=1):
+        date, label = f"2024-02-{day:02d}", rows_label(rows)
+        generate = Watch([sparkplate, "mock", "generate", SOURCE, "--start-date", date,
+                          "--end-date", date, "--rows-per-day", str(rows), "--seed", "7"],
+                         project, env)  # fmt: skip
+        generate.run()
+        print(f"(generated {rows:,} rows for {date} in {generate.seconds:.1f} s)", flush=True)
+        bare = Watch([sys.executable, str(Path(__file__).with_name("bare_write.py")), str(project),
+                      date], project, env)  # fmt: skip
+        bare.run()
+        main_cmd = [sparkplate, "run", "main.sch.yaml", "-p", f"date={date}"]
+        main_run = Watch(main_cmd, project, env)
+        main_run.run()
+        report(f"{rows:,} rows: bare transform + write", f"{bare.seconds:.1f} s", "",
+               f"benchmarks/bare_write.py {project} {date}", key=f"bare_{label}_s",
+               number=bare.seconds)  # fmt: skip
+        report(f"{rows:,} rows: main", f"{main_run.seconds:.1f} s", "", " ".join(main_cmd[1:]),
+               key=f"main_{label}_s", number=main_run.seconds)  # fmt: skip
+        report(f"{rows:,} rows: main against the bare write",
+               f"{main_run.seconds / bare.seconds:.2f} x", "<= 1.1 x", "the two runs above",
+               key=f"main_{label}_vs_bare", number=main_run.seconds / bare.seconds)  # fmt: skip
+        report(f"{rows:,} rows: main's peak memory (process tree RSS)",
+               f"{main_run.peak_rss / 2**30:.2f} GiB", "flat", "same run",
+               key=f"main_peak_gib.{rows}", number=main_run.peak_rss / 2**30)  # fmt: skip
+        report(f"{rows:,} rows: the bare write's peak memory", f"{bare.peak_rss / 2**30:.2f} GiB",
+               "", "same run", key=f"bare_peak_gib.{rows}",
+               number=bare.peak_rss / 2**30)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows-per-day", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write every figure here, by name")
+    parser.add_argument(
+        "--scale",
+        metavar="ROWS,...",
+        help="only main against the bare write at these sizes, e.g. 1000000,4000000,16000000",
+    )
     args = parser.parse_args()
+    if args.scale:
+        scale([int(rows) for rows in args.scale.split(",")])
+        if args.json:
+            write_json(args.json, args)
+        return
     rows = rows_label(args.rows_per_day)
 
     work = Path(tempfile.mkdtemp(prefix="sparkplate-bench-"))
