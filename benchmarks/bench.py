@@ -247,8 +247,12 @@ def rows_label(rows: int) -> str:
 
 
 def write_json(path: Path, args: argparse.Namespace) -> None:
-    record = {"rows_per_day": args.rows_per_day, "days": args.days, "cores": os.cpu_count(),
-              "figures": dict(sorted(FIGURES.items()))}  # fmt: skip
+    sizes = (
+        {"scale": [int(rows) for rows in args.scale.split(",")]}
+        if args.scale
+        else {"rows_per_day": args.rows_per_day, "days": args.days}
+    )
+    record = {**sizes, "cores": os.cpu_count(), "figures": dict(sorted(FIGURES.items()))}
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"figures written to {path}", flush=True)
 
