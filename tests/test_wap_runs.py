@@ -24,6 +24,7 @@ from helpers import (
 )
 from helpers import run_cli as cli
 
+from sparkplate import iceberg
 from sparkplate.errors import AuditFailed, SparkplateError
 from sparkplate.mocks import differences
 from sparkplate.params import new_run_id
@@ -139,6 +140,8 @@ def test_daily_runs_the_lookback_window_oldest_first(spark, source, project, war
     ).collect()
     assert [r.day for r in order] == ["wap_20231231", "wap_20240101", "wap_20240102"]
     assert len({r.run_id for r in order}) == 3
+    # Each run's once-per-run table checks are forgotten when it ends: none is kept.
+    assert not [entry for entry in iceberg._CHECKED if entry[1] in {r.run_id for r in order}]
 
 
 def test_backfill_covers_start_and_end(spark, source, project, warehouse):

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from sparkplate import iceberg
 from sparkplate.jobs import LazySpark, Resources, Run, check_job
 from sparkplate.jobs.sub_workflow import dates_for, passed_params
 from sparkplate.params import did_you_mean, substitute
@@ -89,6 +90,7 @@ def run_workflow(
         for job in jobs:
             run.run_job(job)
     finally:
+        iceberg.forget_checks(run.params["run_id"])  # each run checks its tables afresh
         if parent is None:  # the workflows it called are done too
             run.resources.close()
     run.log(f"workflow {wf.id} succeeded in {time.perf_counter() - started:.1f} s")

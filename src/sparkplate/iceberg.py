@@ -261,6 +261,12 @@ def table_lock(
 _CHECKED: set[tuple[str, str]] = set()
 
 
+def forget_checks(run_id: str) -> None:
+    """Drop a finished run's entries: a process that runs workflow after workflow (a scheduler's
+    worker, a notebook) keeps none of them."""
+    _CHECKED.difference_update({entry for entry in _CHECKED if entry[1] == run_id})
+
+
 @contextmanager
 def writes_to_branch(spark: SparkSession, branch: str) -> Iterator[None]:
     spark.conf.set("spark.wap.branch", branch)
