@@ -28,6 +28,10 @@ OWN_FILES = {
     "scala": (
         "pom.xml",
         ".scalafmt.conf",
+        "mvnw",
+        "mvnw.cmd",
+        ".mvn/wrapper/maven-wrapper.properties",
+        ".gitattributes",
         "src/test/scala/com/example/sparkplatesample/TopTitlesSuite.scala",
         "src/test/scala/com/example/sparkplatesample/Mock.scala",
     ),
