@@ -1,0 +1,142 @@
+"""Class-data sharing for the driver JVM: a first run lists its classes, a background process
+builds the archive from the lists, later runs map it; an archive that does not fit is dropped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sparkplate import cds
+from sparkplate.java import find_java
+from sparkplate.versions import spark_home
+
+# A session without Iceberg: no jar to resolve into the test's own cache, and a short class list.
+START = """
+from sparkplate.session import local_session
+spark = local_session("cds-test", iceberg=False, warehouse=r"{warehouse}")
+print("vm:", spark._jvm.System.getProperty("java.vm.info"))
+spark.range(10).count()
+"""
+
+
+def start_spark(tmp_path: Path, env: dict) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", START.format(warehouse=tmp_path / "warehouse")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return next(line for line in done.stdout.splitlines() if line.startswith("vm:"))
+
+
+def wait_for(path: Path, seconds: float = 240) -> bool:
+    deadline = time.monotonic() + seconds
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return path.is_file()
+
+
+def ended_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch) -> dict:
+    monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(cds.SWITCH, raising=False)
+    return {**os.environ}
+
+
+@pytest.mark.spark
+def test_a_run_lists_its_classes_and_later_runs_map_the_archive(tmp_path, own_cache):
+    start_spark(tmp_path, own_cache)
+    folders = list((tmp_path / "cache" / "cds").iterdir())
+    assert len(folders) == 1
+    archive = folders[0] / cds.ARCHIVE
+    assert wait_for(archive), (folders[0] / "build.log").read_text()
+    assert not list(folders[0].glob("classes-*.lst"))  # built from: gone
+    assert "sharing" in start_spark(tmp_path, own_cache)
+    # An archive the JVM cannot use (another Java, a changed install) is dropped, and the next
+    # run lists its classes again for a new one.
+    archive.chmod(0o644)
+    archive.write_bytes(b"not an archive")
+    assert "sharing" not in start_spark(tmp_path, own_cache)
+    assert not archive.exists()
+    start_spark(tmp_path, own_cache)
+    assert wait_for(archive) and archive.stat().st_size > 1_000_000
+
+
+def test_the_switch_turns_it_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path))
+    monkeypatch.setenv(cds.SWITCH, "off")
+    assert cds.plan(find_java(), spark_home(), [], "2g") is None
+    monkeypatch.setenv(cds.SWITCH, "on")
+    assert (
+        cds.plan(find_java(), spark_home(), [], "2g")
+        .options[0]
+        .startswith("-XX:DumpLoadedClassList=")
+    )
+
+
+def test_one_archive_per_java_spark_jars_and_heap(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path))
+    java, home = find_java(), spark_home()
+    base = cds.folder_for(java, home, ["/a.jar"], "2g")
+    assert base == cds.folder_for(java, home, ["/a.jar"], "2g")
+    assert base != cds.folder_for(java, home, ["/a.jar", "/b.jar"], "2g")
+    assert base != cds.folder_for(java, home, ["/a.jar"], "40g")
+    assert base != cds.folder_for(java, tmp_path, ["/a.jar"], "2g")
+
+
+def test_the_lists_of_ended_runs_are_merged(tmp_path):
+    header = "# NOTE: Do not modify this file.\n"
+    (tmp_path / f"classes-{ended_pid()}.lst").write_text(
+        header + "java/lang/Object id: 0\norg/apache/spark/SparkContext id: 1\n"
+    )
+    (tmp_path / f"classes-{ended_pid()}.lst").write_text(
+        header + "java/lang/Object id: 0\norg/apache/iceberg/Table id: 7\n"
+        "@lambda-proxy java/lang/Runnable run\n"
+    )
+    (tmp_path / f"classes-{os.getpid()}.lst").write_text("still/Running id: 0\n")  # not yet
+    assert cds.merged_list(tmp_path) == [
+        "java/lang/Object",
+        "org/apache/spark/SparkContext",
+        "org/apache/iceberg/Table",
+        "@lambda-proxy java/lang/Runnable run",
+    ]
+
+
+def test_a_failed_build_is_not_tried_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path / "cache"))
+    java, home = find_java(), spark_home()
+    folder = cds.plan(java, home, [], "2g").folder
+    run = ended_pid()
+    (folder / f"classes-{run}.lst").write_text("java/lang/Object id: 0\n")
+    (folder / cds.CLASSPATH).write_text(str(tmp_path))
+    broken = tmp_path / "broken-java"
+    (broken / "bin").mkdir(parents=True)
+    (broken / "bin" / "java").write_text("#!/bin/sh\necho 'disk full' >&2\nexit 3\n")
+    (broken / "bin" / "java").chmod(0o755)
+    assert cds.build(folder, broken, "2g", run, ended_pid()) == 0
+    assert not (folder / cds.ARCHIVE).exists()
+    assert "exited with 3" in (folder / cds.FAILED).read_text()
+    assert cds.plan(java, home, [], "2g") is None  # runs start without CDS, as before
+
+
+def test_the_last_used_archives_are_kept(tmp_path):
+    for age in range(cds.KEEP + 2):
+        folder = tmp_path / f"key{age}"
+        folder.mkdir()
+        (folder / cds.ARCHIVE).write_text("archive")
+        os.utime(folder / cds.ARCHIVE, (time.time() - age * 60,) * 2)
+    (tmp_path / "listing").mkdir()  # a first run's folder, no archive yet: kept
+    cds.prune(tmp_path)
+    kept = sorted(f.name for f in tmp_path.iterdir())
+    assert kept == [f"key{age}" for age in range(cds.KEEP)] + ["listing"]
