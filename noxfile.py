@@ -159,6 +159,9 @@ def e2e(session: nox.Session, recipe: str, spark: str) -> None:
         session.skip(f"{recipe} on Spark {spark} is refused by the template, as it should be")
     session.run(*copy)
     session.chdir(project)
+    # A new project's first nox, as on a CI runner: no class-data sharing archive is built for
+    # environments thrown away after it (sparkplate/cds.py; the tests session checks CDS).
+    session.env["CI"] = "true"
     if spark == BARE_LINE and recipe != "sparklyr":  # sparklyr needs R, which a bare one lacks
         bare = bare_env(session, project.parent / "bare-bin")
         session.run("nox", env=bare, external=True)

@@ -330,6 +330,8 @@ def main() -> None:
             write_json(args.json, args)
         return
     rows = rows_label(args.rows_per_day)
+    # Measured as a developer's machine runs, a CI runner too: with class-data sharing.
+    os.environ["SPARKPLATE_CDS"] = "on"
 
     work = Path(tempfile.mkdtemp(prefix="sparkplate-bench-"))
     project = render(work / "pipeline")

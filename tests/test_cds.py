@@ -50,7 +50,7 @@ def ended_pid() -> int:
 @pytest.fixture
 def own_cache(tmp_path, monkeypatch) -> dict:
     monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(cds.SWITCH, raising=False)
+    monkeypatch.setenv(cds.SWITCH, "on")  # on a CI runner too
     return {**os.environ}
 
 
@@ -73,16 +73,22 @@ def test_a_run_lists_its_classes_and_later_runs_map_the_archive(tmp_path, own_ca
     assert wait_for(archive) and archive.stat().st_size > 1_000_000
 
 
-def test_the_switch_turns_it_off(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "switch, ci, on",
+    [(None, None, True), ("off", None, False), (None, "true", False), ("on", "true", True),
+     (None, "false", True), ("off", "true", False)],
+)  # fmt: skip
+def test_the_switch_and_ci_runners(tmp_path, monkeypatch, switch, ci, on):
     monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path))
-    monkeypatch.setenv(cds.SWITCH, "off")
-    assert cds.plan(find_java(), spark_home(), [], "2g") is None
-    monkeypatch.setenv(cds.SWITCH, "on")
-    assert (
-        cds.plan(find_java(), spark_home(), [], "2g")
-        .options[0]
-        .startswith("-XX:DumpLoadedClassList=")
-    )
+    for name, value in ((cds.SWITCH, switch), ("CI", ci)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    planned = cds.plan(find_java(), spark_home(), [], "2g")
+    assert (planned is not None) == on
+    if on:
+        assert planned.options[0].startswith("-XX:DumpLoadedClassList=")
 
 
 def test_one_archive_per_java_spark_jars_and_heap(tmp_path, monkeypatch):
@@ -115,6 +121,7 @@ def test_the_lists_of_ended_runs_are_merged(tmp_path):
 
 def test_a_failed_build_is_not_tried_again(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(cds.SWITCH, "on")
     java, home = find_java(), spark_home()
     folder = cds.plan(java, home, [], "2g").folder
     run = ended_pid()

@@ -14,7 +14,8 @@ The archive fits one Java and one class path, so there is one per Java and Spark
    its classes again.
 
 The archives live in the cache (`cache_dir()/cds/`), the 4 last used are kept.
-SPARKPLATE_CDS=off turns this off. Nothing here may fail a run: a cache that cannot be written
+SPARKPLATE_CDS=off turns this off; it is off on CI runners unless SPARKPLATE_CDS=on. Nothing
+here may fail a run: a cache that cannot be written
 only means a start without CDS.
 """
 
@@ -63,7 +64,14 @@ class Plan:
 
 
 def enabled() -> bool:
-    return os.name == "posix" and os.environ.get(SWITCH, "on").lower() not in ("off", "0", "false")
+    """On, except with SPARKPLATE_CDS=off, off POSIX, and on CI runners (CI is set): their cache
+    ends with the job, so an archive built there would only take CPU from the job's own runs.
+    SPARKPLATE_CDS=on turns it on there too (a runner that keeps its cache)."""
+    said = os.environ.get(SWITCH, "").lower()
+    if said in ("off", "0", "false") or os.name != "posix":
+        return False
+    on_ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
+    return said in ("on", "1", "true") or not on_ci
 
 
 def folder_for(java: Java, spark_home: Path, jars: list[str], memory: str) -> Path:
@@ -179,9 +187,9 @@ def _wait_for_exit(*pids: int) -> None:
 
 
 def merged_list(folder: Path) -> list[str]:
-    """Every class the runs that have ended listed, each once, in the order first loaded; the
-    list ids are dropped (they number one run's classes, and classes of Java's own class
-    loaders, all Spark's are, are found by name)."""
+    """Every class the runs that have ended listed, each once, in the order first loaded. The
+    lists' ids are dropped: they number one run's classes, and the classes of Java's built-in
+    class loaders (all of Spark's are) are found by name."""
     seen: dict[str, None] = {}
     for listed in sorted(folder.glob("classes-*.lst"), key=lambda f: f.stat().st_mtime):
         if _alive(_pid_of(listed)):
