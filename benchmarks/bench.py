@@ -229,13 +229,9 @@ def spark_lines(work: Path, project: Path, env: dict, main_cmd: list, pyspark_ma
 def wait_for_cds_builds(timeout_s: float = 300) -> float:
     """Wait until no class-data sharing archive is being built; the seconds waited."""
     started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        building = []
-        for p in psutil.process_iter(["cmdline"]):
-            if "sparkplate.cds" in (p.info["cmdline"] or []):
-                building.append(p)
-        if not building:
-            break
+    while time.perf_counter() - started < timeout_s and any(
+        "sparkplate.cds" in (p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])
+    ):
         time.sleep(0.5)
     return time.perf_counter() - started
 

@@ -15,8 +15,7 @@ The archive fits one Java and one class path, so there is one per Java and Spark
 
 The archives live in the cache (`cache_dir()/cds/`), the 4 last used are kept.
 SPARKPLATE_CDS=off turns this off; it is off on CI runners unless SPARKPLATE_CDS=on. Nothing
-here may fail a run: a cache that cannot be written
-only means a start without CDS.
+here may fail a run: a cache that cannot be written only means a start without CDS.
 """
 
 from __future__ import annotations
@@ -48,19 +47,24 @@ WAIT_FOR_JVM_S = 120.0
 
 @dataclass(frozen=True)
 class Plan:
-    """What one JVM start does about CDS (its `options`): map the archive in `folder` when it is
-    there, else write the list of the classes it loads there, for the archive to be built."""
+    """What one JVM start does about CDS: map the archive in `folder` when it is there, else
+    write the list of the classes it loads there, for the archive to be built (with the Java
+    and heap size the JVM runs with)."""
 
     folder: Path
-    options: tuple[str, ...]
+    maps_archive: bool
+    java_home: Path
+    memory: str
 
     @property
     def archive(self) -> Path:
         return self.folder / ARCHIVE
 
     @property
-    def maps_archive(self) -> bool:
-        return any(option.startswith("-XX:SharedArchiveFile=") for option in self.options)
+    def options(self) -> tuple[str, ...]:
+        if self.maps_archive:
+            return (f"-XX:SharedArchiveFile={self.archive}", "-Xshare:auto")
+        return (f"-XX:DumpLoadedClassList={_class_list(self.folder, os.getpid())}",)
 
 
 def enabled() -> bool:
@@ -96,19 +100,19 @@ def plan(java: Java, spark_home: Path, jars: list[str], memory: str) -> Plan | N
     if (folder / FAILED).is_file():
         return None
     if (folder / ARCHIVE).is_file():
-        return Plan(folder, (f"-XX:SharedArchiveFile={folder / ARCHIVE}", "-Xshare:auto"))
+        return Plan(folder, True, java.home, memory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return Plan(folder, (f"-XX:DumpLoadedClassList={_class_list(folder, os.getpid())}",))
+    return Plan(folder, False, java.home, memory)
 
 
 def _class_list(folder: Path, pid: int) -> Path:
     return folder / f"classes-{pid}.lst"
 
 
-def after_start(cds: Plan | None, spark, java: Java, memory: str) -> None:
+def after_start(cds: Plan | None, spark) -> None:
     """Once the JVM runs: if it was to map the archive but did not (its Java or class path
     changed), drop the archive; if it lists its classes, build the archive when this process
     ends."""
@@ -129,8 +133,8 @@ def after_start(cds: Plan | None, spark, java: Java, memory: str) -> None:
     except OSError:
         return
     jvm_pid = int(jvm.ProcessHandle.current().pid())
-    command = [sys.executable, "-m", "sparkplate.cds", str(cds.folder), str(java.home), memory,
-               str(os.getpid()), str(jvm_pid)]  # fmt: skip
+    command = [sys.executable, "-m", "sparkplate.cds", str(cds.folder), str(cds.java_home),
+               cds.memory, str(os.getpid()), str(jvm_pid)]  # fmt: skip
     atexit.register(_start_builder, command, cds.folder)
 
 

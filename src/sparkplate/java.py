@@ -58,8 +58,9 @@ def released(home: Path, key: str) -> str | None:
 def version_of(home: Path) -> str | None:
     """The version a Java home states in its `release` file, else what its `java -version`
     prints; None when there is no working java there."""
-    if released(home, "JAVA_VERSION"):
-        return released(home, "JAVA_VERSION")
+    stated = released(home, "JAVA_VERSION")
+    if stated:
+        return stated
     java = home / "bin" / ("java.exe" if os.name == "nt" else "java")
     try:
         done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=60)

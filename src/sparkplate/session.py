@@ -246,6 +246,13 @@ def local_session(
     if same_host(settings["master"]):
         # A laptop's hostname may resolve to an address that is not reachable from itself.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    jars = session_jars(profile, iceberg)
+    # A faster JVM start (see cds.py), where this call starts the JVM with sparkplate's options.
+    sharing = None
+    if SparkContext._gateway is None and "spark.driver.extraJavaOptions" not in profile.spark_conf:
+        sharing = cds.plan(java, spark_home(), jars, settings["driver_memory"])
+    if sharing is not None:
+        java_options = " ".join([java_options, *sharing.options])
     builder = (
         SparkSession.builder.appName(app_name)
         .master(settings["master"])
@@ -261,7 +268,6 @@ def local_session(
         # Spark's own (non-Iceberg) catalog would otherwise create ./spark-warehouse.
         .config("spark.sql.warehouse.dir", spark_warehouse_dir(settings["warehouse"]))
     )
-    jars = session_jars(profile, iceberg)
     for key, value in classpath_config(settings["master"], jars).items():
         builder = builder.config(key, value)
     if iceberg:
@@ -285,15 +291,6 @@ def local_session(
     if spark_progress:  # ...but for what this run's command line asks for
         builder = builder.config("spark.ui.enabled", "true")
         builder = builder.config("spark.ui.showConsoleProgress", "true")
-    # A faster JVM start (see cds.py), where this call starts the JVM with sparkplate's options.
-    starts_jvm = SparkContext._gateway is None
-    sharing = None
-    if starts_jvm and "spark.driver.extraJavaOptions" not in profile.spark_conf:
-        sharing = cds.plan(java, spark_home(), jars, settings["driver_memory"])
-    if sharing is not None:
-        builder = builder.config(
-            "spark.driver.extraJavaOptions", " ".join([java_options, *sharing.options])
-        )
     check_master(profile, settings["master"])
     if iceberg and properties.get("type") == "rest":
         check_rest_catalog(profile, properties.get("uri", ""))
@@ -306,7 +303,7 @@ def local_session(
             fix="check that Java runs (`python -m sparkplate.java` says which one is used)",
         ) from err
     session.sparkContext.setLogLevel(log_level)  # pyspark resets the level at start-up
-    cds.after_start(sharing, session, java, settings["driver_memory"])
+    cds.after_start(sharing, session)
     if spark_progress and session.sparkContext.uiWebUrl:
         print(f"Spark UI: {session.sparkContext.uiWebUrl}", file=sys.stderr, flush=True)
     if iceberg and properties.get("type") == "jdbc":
