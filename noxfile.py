@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -54,12 +55,17 @@ COREUTILS = """[ arch b2sum base32 base64 basename basenc cat chcon chgrp chmod 
 TESTS_PYSPARK = SPARK_LINES["3.5"]["pyspark"]
 # The markers of everything slow (pyproject.toml registers them); `unit` runs the rest.
 SLOW = ["spark", "render", "maven", "r", "update", "airflow"]
+# One pytest worker per core (pytest-xdist), each taking the next test when it is free: most
+# tests wait on a JVM's start (one core), on Copier, Maven or a server.
+PARALLEL = ["-n", "auto", "--dist", "worksteal"]
 # The scheduler deployments are tested on; only the `airflow` session installs it.
 AIRFLOW = "apache-airflow>=3.1,<4"
 
 
 def timed(func):
-    """The session says how long it took, in seconds: where CI's minutes go."""
+    """The session says how long it took, in seconds: where CI's minutes go. With
+    SPARKPLATE_CI_TIMES set (`.ci/run` sets it), it also appends that as a JSON line to the file
+    it names, for `.ci/run`'s summary and the bench's `ci_session_s.<session>` figures."""
 
     @functools.wraps(func)
     def run(session: nox.Session, **params) -> None:
@@ -67,7 +73,11 @@ def timed(func):
         try:
             func(session, **params)
         finally:
-            session.log(f"session {session.name} took {time.monotonic() - started:.0f} s")
+            seconds = time.monotonic() - started
+            session.log(f"session {session.name} took {seconds:.0f} s")
+            if os.environ.get("SPARKPLATE_CI_TIMES"):
+                with open(os.environ["SPARKPLATE_CI_TIMES"], "a") as times:
+                    times.write(json.dumps({"session": session.name, "s": round(seconds)}) + "\n")
 
     return run
 
@@ -84,10 +94,9 @@ def lint(session: nox.Session) -> None:
 @timed
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]", TESTS_PYSPARK)
-    # One pytest worker per core: most tests wait on a JVM's start (one core) or on a server.
     # The slowest tests' times in every CI log: where CI's minutes go.
-    session.run("pytest", "-n", "auto", "--dist", "worksteal", "-m", "not update and not airflow",
-                "--durations=15", *session.posargs)  # fmt: skip
+    session.run("pytest", *PARALLEL, "-m", "not update and not airflow", "--durations=15",
+                *session.posargs)  # fmt: skip
 
 
 # The runtime's tests whose outcome depends on the Spark line: the Iceberg runtime it picks,
@@ -105,7 +114,8 @@ SPARK_LINE_TESTS = [
 def spark41(session: nox.Session) -> None:
     """Those tests again on Spark 4.1 (`tests` runs every test on 3.5)."""
     session.install("-e", ".[test]", SPARK_LINES["4.1"]["pyspark"])
-    session.run("pytest", "-m", "not r and not maven", *SPARK_LINE_TESTS, *session.posargs)
+    session.run("pytest", *PARALLEL, "-m", "not r and not maven", *SPARK_LINE_TESTS,
+                *session.posargs)  # fmt: skip
 
 
 @nox.session
@@ -122,7 +132,7 @@ def unit(session: nox.Session) -> None:
 def update(session: nox.Session) -> None:
     """copier update from the previous release (or a fixture tag) to this working tree."""
     session.install("-e", ".[test]", TESTS_PYSPARK)
-    session.run("pytest", "-m", "update", "tests/test_update.py", *session.posargs)
+    session.run("pytest", *PARALLEL, "-m", "update", "tests/test_update.py", *session.posargs)
 
 
 @nox.session
