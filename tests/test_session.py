@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from sparkplate.session import classpath_config, manifest_path, resolve_jars, session_jars
@@ -24,6 +28,32 @@ def test_a_resolved_set_is_reused_without_the_resolver(tmp_path, monkeypatch):
     jars[1].unlink()  # a jar gone from the cache: resolve again
     with pytest.raises(ValueError):
         resolve_jars(("g:a:1",))
+
+
+# A resolver that takes a second and says whether another one ran at the same time.
+SLOW_RESOLVER = """#!/bin/sh
+ivy="${4#spark.jars.ivy=}"
+[ -e "$ivy/running" ] && echo overlap >>"$ivy/calls"
+touch "$ivy/running"; echo call >>"$ivy/calls"; sleep 1
+mkdir -p "$ivy/jars" && touch "$ivy/jars/g_a-1.jar"
+rm "$ivy/running"; echo "found g#a;1 in central" >&2
+"""
+RESOLVE = "import sys; from sparkplate.session import resolve_jars; print(resolve_jars(('g:a:1',)))"
+
+
+def test_two_processes_resolving_at_once_run_the_resolver_once(tmp_path):
+    spark_home = tmp_path / "spark"
+    (spark_home / "bin").mkdir(parents=True)
+    (spark_home / "bin/spark-submit").write_text(SLOW_RESOLVER)
+    (spark_home / "bin/spark-submit").chmod(0o755)
+    env = {**os.environ, "SPARKPLATE_CACHE": str(tmp_path / "cache"), "SPARK_HOME": str(spark_home)}
+    runs = [subprocess.Popen([sys.executable, "-c", RESOLVE], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    jar = str(tmp_path / "cache/ivy/jars/g_a-1.jar")
+    assert [out for out, _ in outputs] == [f"{[jar]}\n"] * 2, outputs
+    assert (tmp_path / "cache/ivy/calls").read_text() == "call\n"  # the second one waited
 
 
 def test_the_iceberg_runtime_is_resolved_like_any_package(tmp_path, monkeypatch):

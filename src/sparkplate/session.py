@@ -18,7 +18,7 @@ from pathlib import Path
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
-from sparkplate import cds
+from sparkplate import cds, locks
 from sparkplate.cache import cache_dir
 from sparkplate.errors import SparkplateError
 from sparkplate.files import write_atomically
@@ -132,10 +132,26 @@ def resolve_jars(coordinates: tuple[str, ...]) -> list[str]:
         return []
     ivy = cache_dir() / "ivy"
     manifest = manifest_path(coordinates)
+    jars = _remembered(manifest)
+    if jars:
+        return jars
+    # Ivy is not safe to run twice at once on one cache (two runs starting together on a fresh
+    # machine): one process resolves, the others wait and then find its manifest.
+    with locks.exclusive(ivy / "resolve.lock", "Spark's resolver (the jars' cache)",
+                         on_wait=lambda text: print(text, file=sys.stderr)):  # fmt: skip
+        return _remembered(manifest) or _resolve(coordinates, ivy, manifest)
+
+
+def _remembered(manifest: Path) -> list[str]:
+    """The jars a manifest lists, if every one of them is still in the cache; else []."""
     if manifest.is_file():
         jars = manifest.read_text().split("\n")[1:]  # the first line names the coordinates
         if jars and all(Path(jar).is_file() for jar in jars):
             return jars
+    return []
+
+
+def _resolve(coordinates: tuple[str, ...], ivy: Path, manifest: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as folder:
         noop = Path(folder) / "resolve_only.py"  # spark-submit resolves, then runs this
         noop.write_text("")
