@@ -38,7 +38,7 @@ touch "$ivy/running"; echo call >>"$ivy/calls"; sleep 1
 mkdir -p "$ivy/jars" && touch "$ivy/jars/g_a-1.jar"
 rm "$ivy/running"; echo "found g#a;1 in central" >&2
 """
-RESOLVE = "import sys; from sparkplate.session import resolve_jars; print(resolve_jars(('g:a:1',)))"
+RESOLVE = "from sparkplate.session import resolve_jars; print(resolve_jars(('g:a:1',)))"
 
 
 def test_two_processes_resolving_at_once_run_the_resolver_once(tmp_path):
