@@ -19,6 +19,7 @@ from helpers import TRANSFORM, add_to_wap, branches, execute, main_snapshot
 from sparkplate.errors import AuditFailed, SparkplateError
 from sparkplate.jobs import spark_submit as submit
 from sparkplate.mocks import MockSet, differences
+from sparkplate.project.build import build_jar
 
 # No module-wide marker: conftest marks each test by the fixtures it uses (spark, built_scala).
 APP = TRANSFORM["scala"]
@@ -68,6 +69,28 @@ def test_a_jar_is_stale_when_its_sources_differ_from_its_build(scala_project):
     extra.unlink()
     jar.unlink()
     assert submit.stale(jar, pom)
+
+
+def test_a_deploy_builds_the_jar_again_only_when_its_sources_changed(
+    scala_project, monkeypatch, tmp_path
+):
+    """A redeploy of a pipeline whose Scala did not change reuses the jar sparkplate built."""
+    calls = tmp_path / "mvn-calls"
+    fake = tmp_path / "bin" / "mvn"  # records each build; the jar stays as it was built
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    pom, app, said = scala_project / "pom.xml", scala_project / APP, []
+
+    assert build_jar(pom, said.append) == scala_project / JAR
+    assert not calls.exists()  # copied with its sources' digest: built from these sources
+    assert "sparkplate_sample.jar was built from these sources already" in said[0]
+
+    app.write_text(app.read_text() + "// an edit\n")
+    build_jar(pom, said.append)
+    build_jar(pom, said.append)  # the build recorded the edited sources
+    assert len(calls.read_text().splitlines()) == 1
 
 
 def test_without_mvn_the_projects_maven_wrapper_is_chosen(scala_project, monkeypatch, tmp_path):

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs.spark_submit import build as maven_package
-from sparkplate.jobs.spark_submit import maven
+from sparkplate.jobs.spark_submit import maven, stale
 from sparkplate.project.repo import Source
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: no build time in the bytes
@@ -86,7 +86,10 @@ def build_jar(pom: Path, log) -> Path:
             fix="install Maven 3.6+ (Debian/Ubuntu: apt install maven), or add the wrapper",
         )
     jar = _pom_jar(pom)
-    maven_package(jar, pom, log, {"file": pom})
+    if stale(jar, pom):
+        maven_package(jar, pom, log, {"file": pom})
+    else:  # sparkplate built it from these very sources (their digest is recorded beside it)
+        log(f"{jar.name} was built from these sources already: not built again")
     return jar
 
 
