@@ -3,6 +3,7 @@ test run, and the markers each test gets from the fixtures it uses."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -76,13 +77,24 @@ def rendered_pyspark(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_scala(tmp_path_factory) -> Path:
-    """A default Scala project with its jar built as the runner builds it, once per test run."""
+    """A default Scala project with its jar built as the runner builds it, once per test run:
+    pytest-xdist's workers share it (the first builds it, the others wait for that build). Tests
+    only read it; copy it before changing it."""
+    from sparkplate import locks
     from sparkplate.jobs import spark_submit as submit
 
-    # Built with `mvn`, else with the project's Maven Wrapper, as `sparkplate run` builds it.
-    project = render(tmp_path_factory.mktemp("scala") / "pipeline", recipe="scala")
-    where = {"file": project / "main.sch.yaml", "key": "write"}
-    submit.build(project / SCALA_JAR, project / "pom.xml", print, where)
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's folder is in the run's
+        run_folder = run_folder.parent
+    project, built = run_folder / "built-scala" / "pipeline", run_folder / "built-scala" / "ok"
+    with locks.exclusive(run_folder / "built-scala.lock", "the Scala test build"):
+        if not built.is_file():
+            shutil.rmtree(project, ignore_errors=True)  # a build that failed on another worker
+            render(project, recipe="scala")
+            # Built with `mvn`, else the project's Maven Wrapper, as `sparkplate run` builds it.
+            where = {"file": project / "main.sch.yaml", "key": "write"}
+            submit.build(project / SCALA_JAR, project / "pom.xml", print, where)
+            built.touch()
     return project
 
 
