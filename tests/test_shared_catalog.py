@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import render
+from helpers import CLI_ENV, render
 from servers import (
     free_port,
     moto_s3,
@@ -84,9 +84,10 @@ def with_profile(project: Path, db, master: str, database: str) -> Path:
     return write_profile(project, master, catalog, [POSTGRES_DRIVER])
 
 
-def sparkplate(project: Path, *args: str) -> subprocess.CompletedProcess:
+def sparkplate(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared", *args]
-    return subprocess.run(command, cwd=project, capture_output=True, text=True)
+    return subprocess.run(command, cwd=project, capture_output=True, text=True,
+                          env={**os.environ, **CLI_ENV, **(env or {})})  # fmt: skip
 
 
 def ok(done: subprocess.CompletedProcess) -> str:
@@ -97,11 +98,17 @@ def ok(done: subprocess.CompletedProcess) -> str:
 MAIN = ("run", "main.sch.yaml", "-p", "top_n=3", "-p")  # then date=...; top 3, as the mock
 
 
+# The profile's catalog and storage, from a driver of its own: what loads the mocks and checks the
+# results needs no executor JVMs (the runs under test start them).
+DRIVER_ONLY = {"SPARKPLATE_MASTER": "local[1]"}
+
+
 def load_run_main_and_check(project: Path) -> None:
-    """Mocks loaded, main run for the expected mock's date, the table checked against it."""
-    ok(sparkplate(project, "mock", "load"))
+    """Mocks loaded, main run on the profile's master for the expected mock's date, the table
+    checked against it."""
+    ok(sparkplate(project, "mock", "load", env=DRIVER_ONLY))
     ok(sparkplate(project, *MAIN, "date=2024-01-01"))
-    ok(sparkplate(project, "mock", "check", TABLE))
+    ok(sparkplate(project, "mock", "check", TABLE, env=DRIVER_ONLY))
 
 
 def counts(project: Path) -> dict[str, list[int]]:
@@ -109,7 +116,7 @@ def counts(project: Path) -> dict[str, list[int]]:
     done = subprocess.run(
         [sys.executable, "-c", COUNT_BY_DATE, TABLE],
         cwd=project, capture_output=True, text=True,
-        env={**os.environ, "SPARKPLATE_PROFILE": "shared"},
+        env={**os.environ, **CLI_ENV, "SPARKPLATE_PROFILE": "shared"},
     )  # fmt: skip
     return json.loads(ok(done).strip().splitlines()[-1])
 
@@ -139,7 +146,7 @@ def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog_and_s3_stora
                        "-p", "end_date=2024-01-02", "-p", "top_n=3")
         )  # fmt: skip
         assert ran.count("published sample_db.sparkplate_sample_results") == 3
-        ok(sparkplate(project, "mock", "check", TABLE))
+        ok(sparkplate(project, "mock", "check", TABLE, env=DRIVER_ONLY))
         data = s3.keys("warehouse/sample_db/sparkplate_sample_results/data/")
     dates = {key.split("/date=")[1].split("/")[0] for key in data if key.endswith(".parquet")}
     assert dates == {"2023-12-31", "2024-01-01", "2024-01-02"}, data
@@ -217,7 +224,8 @@ def test_a_run_killed_between_its_audits_and_its_publish_leaves_main_whole(
     before = counts(project)
     command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared", *MAIN]
     run = subprocess.Popen([*command, "date=2024-01-02"], cwd=project, stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+                           stderr=subprocess.DEVNULL, text=True,
+                           env={**os.environ, **CLI_ENV})  # fmt: skip
     seen = []
     for line in run.stdout:  # the first audit's result: the branch is written, main is not yet
         seen.append(line)
@@ -241,7 +249,7 @@ def profile_run(project: Path, profile: str, env: dict | None = None):
     command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared",
                "run", "main.sch.yaml", "-p", "date=2024-01-01"]  # fmt: skip
     return subprocess.run(command, cwd=project, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})  # fmt: skip
+                          env={**os.environ, **CLI_ENV, **(env or {})})  # fmt: skip
 
 
 def test_an_unreachable_catalog_is_named_with_its_profile_key_and_cause(rendered_pyspark, tmp_path):
