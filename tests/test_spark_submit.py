@@ -67,6 +67,16 @@ def test_a_jar_is_stale_when_its_sources_differ_from_its_build(scala_project):
     extra.write_text("object Extra\n")
     assert submit.stale(jar, pom)
     extra.unlink()
+    config = scala_project / ".mvn" / "maven.config"  # Maven's settings for the project
+    config.write_text("-Dmaven.compiler.release=17\n")
+    assert submit.stale(jar, pom)
+    config.unlink()
+    assert not submit.stale(jar, pom)
+    built = jar.read_bytes()
+    jar.write_bytes(built + b"\0")  # another build (`mvn package`, an IDE) replaced the jar
+    assert submit.stale(jar, pom)
+    jar.write_bytes(built)
+    assert not submit.stale(jar, pom)
     jar.unlink()
     assert submit.stale(jar, pom)
 
@@ -91,6 +101,16 @@ def test_a_deploy_builds_the_jar_again_only_when_its_sources_changed(
     build_jar(pom, said.append)
     build_jar(pom, said.append)  # the build recorded the edited sources
     assert len(calls.read_text().splitlines()) == 1
+
+    # A pom with a parent is built from more than its folder: always built.
+    pom.write_text(pom.read_text().replace(
+        "<modelVersion>4.0.0</modelVersion>",
+        "<modelVersion>4.0.0</modelVersion><parent><groupId>a</groupId><artifactId>b</artifactId>"
+        "<version>1</version></parent>",
+    ))  # fmt: skip
+    build_jar(pom, said.append)
+    build_jar(pom, said.append)  # its sources are recorded, yet it is built again
+    assert len(calls.read_text().splitlines()) == 3
 
 
 def test_without_mvn_the_projects_maven_wrapper_is_chosen(scala_project, monkeypatch, tmp_path):

@@ -86,12 +86,22 @@ def submit_command(
 
 
 def sources_digest(pom: Path) -> str:
-    """A hash of the pom and everything under src/main (names and contents): what the jar is
-    built from. Contents rather than times, so copied, moved or deleted files count too."""
+    """A hash of what the jar is built from: the pom, everything under src/main and the project's
+    Maven settings (.mvn: its config, extensions and wrapper), names and contents. Contents
+    rather than times, so copied, moved or deleted files count too."""
     digest = hashlib.sha256()
     root = pom.parent
-    for path in [pom, *sorted(p for p in (root / "src" / "main").rglob("*") if p.is_file())]:
+    inputs = sorted(p for folder in ("src/main", ".mvn") for p in (root / folder).rglob("*"))
+    for path in [pom, *(p for p in inputs if p.is_file())]:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -100,11 +110,13 @@ def _digest_file(jar: Path) -> Path:
 
 
 def stale(jar: Path, pom: Path) -> bool:
-    """The jar is missing, or was not built (by sparkplate) from the sources as they are now."""
+    """The jar is missing, or is not the one sparkplate built from the sources as they are now.
+    The record beside it names both: the sources' digest, and the jar's as that build left it
+    (another build, the project's own `mvn package` or an IDE's, may have replaced it since)."""
     recorded = _digest_file(jar)
     if not jar.is_file() or not recorded.is_file():
         return True
-    return recorded.read_text().strip() != sources_digest(pom)
+    return recorded.read_text().split() != [sources_digest(pom), _file_digest(jar)]
 
 
 def stream(command: list[str], cwd: Path, log) -> tuple[int, list[str]]:
@@ -167,7 +179,7 @@ def build(jar: Path, pom: Path, log, where: dict) -> None:
             **where,
         )
     if jar.is_file():
-        _digest_file(jar).write_text(digest + "\n")
+        _digest_file(jar).write_text(f"{digest}\n{_file_digest(jar)}\n")
     else:
         raise SparkplateError(
             f"the Maven build succeeded but did not make {jar}",

@@ -62,22 +62,43 @@ def build_wheel(folder: Path, out: Path, log) -> Path:
         return wheels[0].rename(out / wheels[0].name)
 
 
+def _tag(element) -> str:
+    return element.tag.rsplit("}", 1)[-1]  # without the POM's namespace
+
+
+def _child_text(element, tag: str) -> str | None:
+    found = [child.text.strip() for child in element if _tag(child) == tag and child.text]
+    return found[0] if found else None
+
+
 def _pom_jar(pom: Path) -> Path:
-    """The jar `mvn package` makes: target/<finalName>.jar, or <artifactId>-<version>.jar."""
-    values: dict[str, str] = {}
-    finals = []
-    for element in ElementTree.parse(pom).getroot().iter():
-        tag = element.tag.rsplit("}", 1)[-1]
-        if tag in ("artifactId", "version") and tag not in values and element.text:
-            values[tag] = element.text.strip()
-        if tag == "finalName" and element.text:
-            finals.append(element.text.strip())
+    """The jar `mvn package` makes: target/<finalName>.jar, or <artifactId>-<version>.jar (the
+    project's own, not its parent's; the version may come from the parent)."""
+    project = ElementTree.parse(pom).getroot()
+    parents = [child for child in project if _tag(child) == "parent"]
+    values = {
+        "artifactId": _child_text(project, "artifactId") or "",
+        "version": _child_text(project, "version")
+        or (_child_text(parents[0], "version") if parents else None)
+        or "",
+    }
+    finals = [e.text.strip() for e in project.iter() if _tag(e) == "finalName" and e.text]
     name = finals[0] if finals else "${project.artifactId}-${project.version}"
     name = re.sub(r"\$\{project\.(artifactId|version)\}", lambda m: values.get(m[1], ""), name)
     return pom.parent / "target" / f"{name}.jar"
 
 
+def _builds_from_other_folders(pom: Path) -> bool:
+    """A pom with a parent or modules is built from more than its own folder, which the digest
+    of its sources does not cover."""
+    tags = {_tag(child) for child in ElementTree.parse(pom).getroot()}
+    return bool(tags & {"parent", "modules"})
+
+
 def build_jar(pom: Path, log) -> Path:
+    """The jar of the commit being deployed: built with Maven, unless sparkplate built the jar
+    that is there from these very sources and nothing has replaced it since (the record beside
+    it says so: spark_submit.stale)."""
     if maven(pom.parent) is None:  # a jar lying in target/ may be from any commit
         raise SparkplateError(
             "`mvn` is not on PATH and the project has no Maven Wrapper (mvnw): a deploy builds "
@@ -86,9 +107,9 @@ def build_jar(pom: Path, log) -> Path:
             fix="install Maven 3.6+ (Debian/Ubuntu: apt install maven), or add the wrapper",
         )
     jar = _pom_jar(pom)
-    if stale(jar, pom):
+    if _builds_from_other_folders(pom) or stale(jar, pom):
         maven_package(jar, pom, log, {"file": pom})
-    else:  # sparkplate built it from these very sources (their digest is recorded beside it)
+    else:
         log(f"{jar.name} was built from these sources already: not built again")
     return jar
 
