@@ -127,7 +127,8 @@ def on_a_cluster(
     work: Path, project: Path, env: dict, generate_cmd: list, main_cmd: list, main_date: str
 ) -> Watch | None:
     """`main` on local-cluster[2,1,1024] (two executor JVMs) with Iceberg's JDBC catalog on a
-    real PostgreSQL, its source generated as the local one was; the profile is the only change."""
+    real PostgreSQL, its date's source generated as the local one was; the profile is the only
+    change."""
     sys.path.insert(0, str(REPO / "tests"))
     from servers import postgres, postgres_bin  # the tests' PostgreSQL on 127.0.0.1, by PID
 
@@ -144,9 +145,11 @@ def on_a_cluster(
             f"              jdbc.schema-version: V1, warehouse: {work / 'cluster-warehouse'}}}\n"
             "    packages: [org.postgresql:postgresql:42.7.8]\n"
         )
-        # Only the date the run reads (the local runs had the whole week).
-        end = generate_cmd.index("--end-date") + 1
-        one_date = [*generate_cmd[:end], main_date, *generate_cmd[end + 1 :]]
+        # Only the date the run reads (the local runs had the whole week): its rows are the
+        # same, each a function of its number and the seed.
+        one_date = list(generate_cmd)
+        for option in ("--start-date", "--end-date"):
+            one_date[one_date.index(option) + 1] = main_date
         Watch(one_date, cluster, env).run()
         run = Watch(main_cmd, cluster, env)
         run.run()
@@ -211,7 +214,8 @@ def spark_lines(work: Path, project: Path, env: dict, main_cmd: list, pyspark_ma
     scala41 = render(work / "scala-pipeline-4.1", "scala", "4.1")
     jar, pom = scala41 / "target" / "sparkplate_sample.jar", scala41 / "pom.xml"
     submit.build(jar, pom, lambda line: None, {})  # the run below only submits
-    print(f"(Spark 4.1's CDS archive ready after {wait_for_cds_builds():.0f} s)\n", flush=True)
+    print(f"(Spark 4.1's CDS archive ready: waited {wait_for_cds_builds():.0f} s more)\n",
+          flush=True)  # fmt: skip
     pyspark41 = Watch(on41, project, env)
     pyspark41.run()
     report("pyspark: main on Spark 4.1", f"{pyspark41.seconds:.1f} s", "",
@@ -379,7 +383,8 @@ def main() -> None:
     scala_project = render(work / "scala-pipeline", "scala")
     jar, pom = scala_project / "target" / "sparkplate_sample.jar", scala_project / "pom.xml"
     submit.build(jar, pom, lambda line: None, {})  # as the runner builds it: the run only submits
-    print(f"(class-data sharing archives ready after {wait_for_cds_builds():.0f} s)\n", flush=True)
+    print(f"(class-data sharing archives ready: waited {wait_for_cds_builds():.0f} s more)\n",
+          flush=True)  # fmt: skip
 
     tests = Watch(pytest, project, env)
     report("pyspark: unit tests, cold (JVM included)", f"{tests.run():.1f} s", "<= 8 s",
@@ -403,7 +408,8 @@ def main() -> None:
            f"python -m pytest -q   (in {r_project})", key="unit_tests_cold_s.sparklyr",
            number=r_sql.seconds)  # fmt: skip
 
-    main_cmd = [sparkplate, "run", "main.sch.yaml", "-p", "date=2024-01-01"]
+    main_date = "2024-01-01"
+    main_cmd = [sparkplate, "run", "main.sch.yaml", "-p", f"date={main_date}"]
     main_run = Watch(main_cmd, project, env)
     main_run.run()
     report(
@@ -425,7 +431,7 @@ def main() -> None:
     FIGURES[f"main_peak_gib.{args.rows_per_day}"] = FIGURES[f"main_{rows}_peak_gib"]
 
     # The same main by configuration only: executor JVMs and a shared catalog on PostgreSQL.
-    cluster_main = on_a_cluster(work, project, env, generate_cmd, main_cmd, "2024-01-01")
+    cluster_main = on_a_cluster(work, project, env, generate_cmd, main_cmd, main_date)
     if cluster_main is None:
         print("SKIPPED: PostgreSQL is not installed; main on a cluster was not measured\n")
     else:

@@ -3,7 +3,6 @@ test run, and the markers each test gets from the fixtures it uses."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -76,7 +75,7 @@ def rendered_pyspark(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built_scala(tmp_path_factory) -> Path:
+def built_scala(tmp_path_factory, pytestconfig) -> Path:
     """A default Scala project with its jar built as the runner builds it, once per test run:
     pytest-xdist's workers share it (the first builds it, the others wait for that build). Tests
     only read it; copy it before changing it."""
@@ -84,7 +83,7 @@ def built_scala(tmp_path_factory) -> Path:
     from sparkplate.jobs import spark_submit as submit
 
     run_folder = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's folder is in the run's
+    if hasattr(pytestconfig, "workerinput"):  # a pytest-xdist worker: its folder is in the run's
         run_folder = run_folder.parent
     project, built = run_folder / "built-scala" / "pipeline", run_folder / "built-scala" / "ok"
     with locks.exclusive(run_folder / "built-scala.lock", "the Scala test build"):

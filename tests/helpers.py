@@ -104,6 +104,9 @@ def run_cli(
 
 # C1 only: these JVMs live for seconds, and start about 40% faster without C2.
 CLI_ENV = {"PYTHONUNBUFFERED": "1", "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}
+# A cluster profile's catalog and storage from a driver of its own, for what needs no executor
+# JVMs (loading mocks, checking results): the runs under test start them.
+DRIVER_ONLY = {"SPARKPLATE_MASTER": "local[1]"}
 
 
 def attach_warehouse(spark, catalog: str, warehouse: Path, source) -> None:

@@ -51,7 +51,8 @@ def call(*command, cwd: Path, env: dict | None = None, ok: bool = True) -> str:
 # The Spark JVMs started here (runs, and Airflow's tasks) compile with the fast JIT tier only,
 # as a generated project's e2e runs them: on a few mock rows C2 never pays back its compile work.
 # Spark's launcher alone reads this; Maven's compiler keeps its full JIT.
-FAST_SPARK_JVMS = {"SPARK_SUBMIT_OPTS": "-XX:TieredStopAtLevel=1"}
+USER_SUBMIT_OPTS = os.environ.get("SPARK_SUBMIT_OPTS", "")  # kept: the option is added to them
+FAST_SPARK_JVMS = {"SPARK_SUBMIT_OPTS": f"{USER_SUBMIT_OPTS} -XX:TieredStopAtLevel=1".strip()}
 
 
 def sparkplate(*args, cwd: Path, ok: bool = True) -> str:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import CLI_ENV
+from helpers import CLI_ENV, DRIVER_ONLY
 
 from sparkplate.errors import SparkplateError
 from sparkplate.profiles import Profile, load_profile
@@ -142,11 +142,10 @@ def test_main_runs_on_a_local_cluster_with_executor_jvms(project, tmp_path):
         "    catalog: {type: hadoop, warehouse: cluster-warehouse}\n"
     )
     env_run = [sys.executable, "-m", "sparkplate.cli", "--profile", "cluster"]
-    driver_only = {"SPARKPLATE_MASTER": "local[1]"}  # loads and checks need no executors
     for command, master in (
-        (["mock", "load"], driver_only),
+        (["mock", "load"], DRIVER_ONLY),
         (["run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"], {}),
-        (["mock", "check", "sample_db.sparkplate_sample_results"], driver_only),
+        (["mock", "check", "sample_db.sparkplate_sample_results"], DRIVER_ONLY),
     ):
         done = subprocess.run([*env_run, *command], cwd=project, capture_output=True, text=True,
                               env={**os.environ, **CLI_ENV, **master})  # fmt: skip

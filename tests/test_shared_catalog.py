@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CLI_ENV, render
+from helpers import CLI_ENV, DRIVER_ONLY, render
 from servers import (
     free_port,
     moto_s3,
@@ -96,11 +96,6 @@ def ok(done: subprocess.CompletedProcess) -> str:
 
 
 MAIN = ("run", "main.sch.yaml", "-p", "top_n=3", "-p")  # then date=...; top 3, as the mock
-
-
-# The profile's catalog and storage, from a driver of its own: what loads the mocks and checks the
-# results needs no executor JVMs (the runs under test start them).
-DRIVER_ONLY = {"SPARKPLATE_MASTER": "local[1]"}
 
 
 def load_run_main_and_check(project: Path) -> None:
