@@ -19,7 +19,7 @@ from helpers import TRANSFORM, add_to_wap, branches, execute, main_snapshot
 from sparkplate.errors import AuditFailed, SparkplateError
 from sparkplate.jobs import spark_submit as submit
 from sparkplate.mocks import MockSet, differences
-from sparkplate.project.build import build_jar
+from sparkplate.project.build import _pom_jar
 
 # No module-wide marker: conftest marks each test by the fixtures it uses (spark, built_scala).
 APP = TRANSFORM["scala"]
@@ -81,36 +81,31 @@ def test_a_jar_is_stale_when_its_sources_differ_from_its_build(scala_project):
     assert submit.stale(jar, pom)
 
 
-def test_a_deploy_builds_the_jar_again_only_when_its_sources_changed(
-    scala_project, monkeypatch, tmp_path
-):
-    """A redeploy of a pipeline whose Scala did not change reuses the jar sparkplate built."""
-    calls = tmp_path / "mvn-calls"
-    fake = tmp_path / "bin" / "mvn"  # records each build; the jar stays as it was built
+def test_a_build_makes_a_new_jar_where_another_build_left_one(scala_project, monkeypatch, tmp_path):
+    """Maven keeps a jar newer than its classes: a jar another build or a copy left in target/
+    would be kept and recorded as built from these sources, then run and deployed."""
+    fake = tmp_path / "bin" / "mvn"  # fails where a jar is still there, else makes one
     fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    fake.write_text(f"#!/bin/sh\n[ -e {JAR} ] && exit 3\necho built-now > {JAR}\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
-    pom, app, said = scala_project / "pom.xml", scala_project / APP, []
+    jar, pom = scala_project / JAR, scala_project / "pom.xml"
+    jar.write_bytes(b"from another branch")
 
-    assert build_jar(pom, said.append) == scala_project / JAR
-    assert not calls.exists()  # copied with its sources' digest: built from these sources
-    assert "sparkplate_sample.jar was built from these sources already" in said[0]
+    submit.build(jar, pom, print, WHERE)
 
-    app.write_text(app.read_text() + "// an edit\n")
-    build_jar(pom, said.append)
-    build_jar(pom, said.append)  # the build recorded the edited sources
-    assert len(calls.read_text().splitlines()) == 1
+    assert jar.read_text() == "built-now\n"
+    assert not submit.stale(jar, pom)  # recorded: this jar, from these sources
 
-    # A pom with a parent is built from more than its folder: always built.
-    pom.write_text(pom.read_text().replace(
-        "<modelVersion>4.0.0</modelVersion>",
-        "<modelVersion>4.0.0</modelVersion><parent><groupId>a</groupId><artifactId>b</artifactId>"
-        "<version>1</version></parent>",
-    ))  # fmt: skip
-    build_jar(pom, said.append)
-    build_jar(pom, said.append)  # its sources are recorded, yet it is built again
-    assert len(calls.read_text().splitlines()) == 3
+
+def test_the_jar_a_pom_makes_is_named_from_its_own_artifact_id(tmp_path):
+    pom = tmp_path / "pom.xml"
+    pom.write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<parent><groupId>g</groupId><artifactId>parent</artifactId><version>2.1</version>"
+        "</parent><artifactId>top-titles</artifactId></project>"
+    )
+    assert _pom_jar(pom) == tmp_path / "target" / "top-titles-2.1.jar"  # the parent's version
 
 
 def test_without_mvn_the_projects_maven_wrapper_is_chosen(scala_project, monkeypatch, tmp_path):

@@ -149,7 +149,8 @@ def maven(project: Path) -> str | None:
 
 
 def build(jar: Path, pom: Path, log, where: dict) -> None:
-    """`mvn package`, when the jar is stale. Tests are skipped here: `nox` runs them.
+    """`mvn package` of a new jar (callers build when the jar is stale). Tests are skipped here:
+    `nox` runs them.
 
     Without Maven (no `mvn`, no `mvnw`), a jar that is already there (built elsewhere, say) is
     used as it is.
@@ -169,6 +170,10 @@ def build(jar: Path, pom: Path, log, where: dict) -> None:
     use_java()  # Maven runs on the run's Java (the one from PyPI sets JAVA_HOME)
     log(f"building {jar.name} with Maven (mvn -DskipTests package; `nox` runs the tests) ...")
     digest = sources_digest(pom)  # before the build: an edit made meanwhile makes it stale
+    # Maven keeps a jar that is newer than its classes: one that another build or a copy put
+    # there would stay, and be recorded as built from these sources.
+    jar.unlink(missing_ok=True)
+    _digest_file(jar).unlink(missing_ok=True)
     command = [mvn, "-B", "-q", "-Dstyle.color=never", "-DskipTests", "-f", pom.name, "package"]
     code, lines = stream(command, pom.parent, log)
     if code != 0:
@@ -179,7 +184,8 @@ def build(jar: Path, pom: Path, log, where: dict) -> None:
             **where,
         )
     if jar.is_file():
-        _digest_file(jar).write_text(f"{digest}\n{_file_digest(jar)}\n")
+        if sources_digest(pom) == digest:  # else edited during the build: the next run builds
+            _digest_file(jar).write_text(f"{digest}\n{_file_digest(jar)}\n")
     else:
         raise SparkplateError(
             f"the Maven build succeeded but did not make {jar}",

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 from sparkplate.errors import SparkplateError
 from sparkplate.jobs.spark_submit import build as maven_package
-from sparkplate.jobs.spark_submit import maven, stale
+from sparkplate.jobs.spark_submit import maven
 from sparkplate.project.repo import Source
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: no build time in the bytes
@@ -88,17 +88,7 @@ def _pom_jar(pom: Path) -> Path:
     return pom.parent / "target" / f"{name}.jar"
 
 
-def _builds_from_other_folders(pom: Path) -> bool:
-    """A pom with a parent or modules is built from more than its own folder, which the digest
-    of its sources does not cover."""
-    tags = {_tag(child) for child in ElementTree.parse(pom).getroot()}
-    return bool(tags & {"parent", "modules"})
-
-
 def build_jar(pom: Path, log) -> Path:
-    """The jar of the commit being deployed: built with Maven, unless sparkplate built the jar
-    that is there from these very sources and nothing has replaced it since (the record beside
-    it says so: spark_submit.stale)."""
     if maven(pom.parent) is None:  # a jar lying in target/ may be from any commit
         raise SparkplateError(
             "`mvn` is not on PATH and the project has no Maven Wrapper (mvnw): a deploy builds "
@@ -107,10 +97,7 @@ def build_jar(pom: Path, log) -> Path:
             fix="install Maven 3.6+ (Debian/Ubuntu: apt install maven), or add the wrapper",
         )
     jar = _pom_jar(pom)
-    if _builds_from_other_folders(pom) or stale(jar, pom):
-        maven_package(jar, pom, log, {"file": pom})
-    else:
-        log(f"{jar.name} was built from these sources already: not built again")
+    maven_package(jar, pom, log, {"file": pom})
     return jar
 
 
