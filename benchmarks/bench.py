@@ -123,6 +123,15 @@ def render(dest: Path, recipe: str = "pyspark", spark: str | None = None) -> Pat
     return dest
 
 
+def built_scala(dest: Path, spark: str | None = None) -> Path:
+    """The Scala recipe rendered, its jar built as the runner builds it (the sources recorded),
+    so a run of it only submits."""
+    project = render(dest, "scala", spark)
+    submit.build(project / "target" / "sparkplate_sample.jar", project / "pom.xml",
+                 lambda line: None, {})  # fmt: skip
+    return project
+
+
 def on_a_cluster(
     work: Path, project: Path, env: dict, generate_cmd: list, main_cmd: list, main_date: str
 ) -> Watch | None:
@@ -145,8 +154,8 @@ def on_a_cluster(
             f"              jdbc.schema-version: V1, warehouse: {work / 'cluster-warehouse'}}}\n"
             "    packages: [org.postgresql:postgresql:42.7.8]\n"
         )
-        # Only the date the run reads (the local runs had the whole week): its rows are the
-        # same, each a function of its number and the seed.
+        # Only the date the run reads (the local runs had the whole week, from that date on):
+        # rows are numbered from the start date, so that date's rows are the same.
         one_date = list(generate_cmd)
         for option in ("--start-date", "--end-date"):
             one_date[one_date.index(option) + 1] = main_date
@@ -211,9 +220,7 @@ def spark_lines(work: Path, project: Path, env: dict, main_cmd: list, pyspark_ma
     # Compared as the 3.5 runs were made: with a class-data sharing archive for this Spark,
     # which builds after this first run while the Scala 2.13 jar is built.
     Watch(on41, project, env).run()
-    scala41 = render(work / "scala-pipeline-4.1", "scala", "4.1")
-    jar, pom = scala41 / "target" / "sparkplate_sample.jar", scala41 / "pom.xml"
-    submit.build(jar, pom, lambda line: None, {})  # the run below only submits
+    scala41 = built_scala(work / "scala-pipeline-4.1", "4.1")
     print(f"(Spark 4.1's CDS archive ready: waited {wait_for_cds_builds():.0f} s more)\n",
           flush=True)  # fmt: skip
     pyspark41 = Watch(on41, project, env)
@@ -380,9 +387,7 @@ def main() -> None:
     # the Scala jar (its Maven build also fills the Maven cache for `mvn test` below).
     sql_project = render(work / "sql-pipeline", "sparksql")
     r_project = render(work / "r-pipeline", "sparklyr")
-    scala_project = render(work / "scala-pipeline", "scala")
-    jar, pom = scala_project / "target" / "sparkplate_sample.jar", scala_project / "pom.xml"
-    submit.build(jar, pom, lambda line: None, {})  # as the runner builds it: the run only submits
+    scala_project = built_scala(work / "scala-pipeline")
     print(f"(class-data sharing archives ready: waited {wait_for_cds_builds():.0f} s more)\n",
           flush=True)  # fmt: skip
 

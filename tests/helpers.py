@@ -98,12 +98,19 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, **CLI_ENV, **(env or {})},
+        env=cli_env(env),
     )  # fmt: skip
 
 
 # C1 only: these JVMs live for seconds, and start about 40% faster without C2.
 CLI_ENV = {"PYTHONUNBUFFERED": "1", "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}
+
+
+def cli_env(extra: dict | None = None) -> dict[str, str]:
+    """The environment of a `sparkplate` process started by a test: this one's, CLI_ENV, `extra`."""
+    return {**os.environ, **CLI_ENV, **(extra or {})}
+
+
 # A cluster profile's catalog and storage from a driver of its own, for what needs no executor
 # JVMs (loading mocks, checking results): the runs under test start them.
 DRIVER_ONLY = {"SPARKPLATE_MASTER": "local[1]"}

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import CLI_ENV, attach_warehouse, branches, hwm, main_snapshot, run_cli
+from helpers import attach_warehouse, branches, cli_env, hwm, main_snapshot, run_cli
 
 from sparkplate.faults import POINTS
 
@@ -108,7 +108,7 @@ def test_any_later_run_drops_a_killed_runs_branch_and_table_show_lists_it(
     shown = subprocess.run(
         [Path(sys.executable).with_name("sparkplate"), "table", "show", TABLE,
          "--warehouse", warehouse],
-        cwd=project, capture_output=True, text=True, timeout=300, env={**os.environ, **CLI_ENV},
+        cwd=project, capture_output=True, text=True, timeout=300, env=cli_env(),
     )  # fmt: skip
     other_date = run_cli(project, warehouse, "main.sch.yaml", date="2024-01-02")
 
@@ -126,7 +126,7 @@ def _start(project: Path, warehouse: Path, date: str, env: dict | None = None) -
     return subprocess.Popen(
         [Path(sys.executable).with_name("sparkplate"), "run", "main.sch.yaml", *args],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **CLI_ENV, **(env or {})},
+        env=cli_env(env),
     )  # fmt: skip
 
 
@@ -206,7 +206,7 @@ def test_a_warehouse_the_user_cannot_write_is_a_clear_error(spark, source, proje
             [*reader, Path(sys.executable).with_name("sparkplate"), "run", "main.sch.yaml",
              "-p", "date=2024-01-02", "-p", "top_n=3", "--warehouse", str(warehouse)],
             cwd=pipeline, capture_output=True, text=True, timeout=300,
-            env={**os.environ, **CLI_ENV, "HOME": str(home), "TMPDIR": str(home)},
+            env=cli_env({"HOME": str(home), "TMPDIR": str(home)}),
         )  # fmt: skip
 
         assert denied.returncode == 2, denied.stdout + denied.stderr

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import CLI_ENV, DRIVER_ONLY
+from helpers import DRIVER_ONLY, cli_env
 
 from sparkplate.errors import SparkplateError
 from sparkplate.profiles import Profile, load_profile
@@ -142,13 +141,13 @@ def test_main_runs_on_a_local_cluster_with_executor_jvms(project, tmp_path):
         "    catalog: {type: hadoop, warehouse: cluster-warehouse}\n"
     )
     env_run = [sys.executable, "-m", "sparkplate.cli", "--profile", "cluster"]
-    for command, master in (
+    for command, env in (
         (["mock", "load"], DRIVER_ONLY),
         (["run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"], {}),
         (["mock", "check", "sample_db.sparkplate_sample_results"], DRIVER_ONLY),
     ):
         done = subprocess.run([*env_run, *command], cwd=project, capture_output=True, text=True,
-                              env={**os.environ, **CLI_ENV, **master})  # fmt: skip
+                              env=cli_env(env))  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     assert (project / "cluster-warehouse" / "sample_db").is_dir()
 

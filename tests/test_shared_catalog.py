@@ -5,7 +5,6 @@ with executor JVMs, chosen by a profile alone, run as a user runs them: the `spa
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CLI_ENV, DRIVER_ONLY, render
+from helpers import DRIVER_ONLY, cli_env, render
 from servers import (
     free_port,
     moto_s3,
@@ -87,7 +86,7 @@ def with_profile(project: Path, db, master: str, database: str) -> Path:
 def sparkplate(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared", *args]
     return subprocess.run(command, cwd=project, capture_output=True, text=True,
-                          env={**os.environ, **CLI_ENV, **(env or {})})  # fmt: skip
+                          env=cli_env(env))  # fmt: skip
 
 
 def ok(done: subprocess.CompletedProcess) -> str:
@@ -111,7 +110,7 @@ def counts(project: Path) -> dict[str, list[int]]:
     done = subprocess.run(
         [sys.executable, "-c", COUNT_BY_DATE, TABLE],
         cwd=project, capture_output=True, text=True,
-        env={**os.environ, **CLI_ENV, "SPARKPLATE_PROFILE": "shared"},
+        env=cli_env({"SPARKPLATE_PROFILE": "shared"}),
     )  # fmt: skip
     return json.loads(ok(done).strip().splitlines()[-1])
 
@@ -220,7 +219,7 @@ def test_a_run_killed_between_its_audits_and_its_publish_leaves_main_whole(
     command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared", *MAIN]
     run = subprocess.Popen([*command, "date=2024-01-02"], cwd=project, stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True,
-                           env={**os.environ, **CLI_ENV})  # fmt: skip
+                           env=cli_env())  # fmt: skip
     seen = []
     for line in run.stdout:  # the first audit's result: the branch is written, main is not yet
         seen.append(line)
@@ -244,7 +243,7 @@ def profile_run(project: Path, profile: str, env: dict | None = None):
     command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared",
                "run", "main.sch.yaml", "-p", "date=2024-01-01"]  # fmt: skip
     return subprocess.run(command, cwd=project, capture_output=True, text=True,
-                          env={**os.environ, **CLI_ENV, **(env or {})})  # fmt: skip
+                          env=cli_env(env))  # fmt: skip
 
 
 def test_an_unreachable_catalog_is_named_with_its_profile_key_and_cause(rendered_pyspark, tmp_path):

@@ -5,7 +5,6 @@ have, refused before Spark starts."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import CLI_ENV, attach_warehouse, main_snapshot, run_cli
+from helpers import attach_warehouse, cli_env, main_snapshot, run_cli
 
 from sparkplate.cli import main
 from sparkplate.errors import SparkplateError
@@ -33,7 +32,7 @@ def show(project: Path, warehouse: Path, *args: str) -> subprocess.CompletedProc
     return subprocess.run(
         [Path(sys.executable).with_name("sparkplate"), "table", "show", TABLE,
          "--warehouse", warehouse, *args],
-        cwd=project, capture_output=True, text=True, timeout=300, env={**os.environ, **CLI_ENV},
+        cwd=project, capture_output=True, text=True, timeout=300, env=cli_env(),
     )  # fmt: skip
 
 

@@ -93,7 +93,7 @@ def sources_digest(pom: Path) -> str:
     root = pom.parent
     inputs = sorted(p for folder in ("src/main", ".mvn") for p in (root / folder).rglob("*"))
     for path in [pom, *(p for p in inputs if p.is_file())]:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        digest.update(f"{path.relative_to(root).as_posix()}\0{_file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -105,7 +105,7 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _digest_file(jar: Path) -> Path:
+def _build_record(jar: Path) -> Path:
     return jar.with_name(jar.name + ".sources")
 
 
@@ -113,7 +113,7 @@ def stale(jar: Path, pom: Path) -> bool:
     """The jar is missing, or is not the one sparkplate built from the sources as they are now.
     The record beside it names both: the sources' digest, and the jar's as that build left it
     (another build, the project's own `mvn package` or an IDE's, may have replaced it since)."""
-    recorded = _digest_file(jar)
+    recorded = _build_record(jar)
     if not jar.is_file() or not recorded.is_file():
         return True
     return recorded.read_text().split() != [sources_digest(pom), _file_digest(jar)]
@@ -173,7 +173,7 @@ def build(jar: Path, pom: Path, log, where: dict) -> None:
     # Maven keeps a jar that is newer than its classes: one that another build or a copy put
     # there would stay, and be recorded as built from these sources.
     jar.unlink(missing_ok=True)
-    _digest_file(jar).unlink(missing_ok=True)
+    _build_record(jar).unlink(missing_ok=True)
     command = [mvn, "-B", "-q", "-Dstyle.color=never", "-DskipTests", "-f", pom.name, "package"]
     code, lines = stream(command, pom.parent, log)
     if code != 0:
@@ -185,7 +185,7 @@ def build(jar: Path, pom: Path, log, where: dict) -> None:
         )
     if jar.is_file():
         if sources_digest(pom) == digest:  # else edited during the build: the next run builds
-            _digest_file(jar).write_text(f"{digest}\n{_file_digest(jar)}\n")
+            _build_record(jar).write_text(f"{digest}\n{_file_digest(jar)}\n")
     else:
         raise SparkplateError(
             f"the Maven build succeeded but did not make {jar}",
