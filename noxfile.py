@@ -6,6 +6,7 @@
 - unit:          only the tests that need no Spark, Copier, Maven or R (seconds; not in `nox`)
 - e2e(recipe-spark):  render a recipe on a Spark line and run the generated project's own `nox`
                       (on 4.1, with no Java and no Maven on the PATH: see BARE_LINE)
+- e2e-all:       every e2e(recipe-spark), two at a time (what `nox` runs)
 - update:        copier update of every recipe from the previous release, then its own `nox`
 - airflow:       `sparkplate project deploy` of three pipelines to a real Apache Airflow, run there
 - bench:         figures for the generated project's speed and memory (prints, asserts nothing)
@@ -18,7 +19,10 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +31,7 @@ import yaml  # copier and its pip install bring it; .ci/run installs it next to 
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "tests", "spark41", "e2e", "update", "airflow", "bench"]
+nox.options.sessions = ["lint", "tests", "spark41", "e2e-all", "update", "airflow", "bench"]
 
 REPO = Path(__file__).parent
 TEMPLATE = yaml.safe_load((REPO / "copier.yml").read_text())
@@ -60,6 +64,8 @@ SLOW = ["spark", "render", "maven", "r", "update", "airflow"]
 PARALLEL = ["-n", "auto", "--dist", "worksteal"]
 # The scheduler deployments are tested on; only the `airflow` session installs it.
 AIRFLOW = "apache-airflow>=3.1,<4"
+# Set for the sessions e2e-all starts: the name of the session whose time includes theirs.
+PART_OF = "SPARKPLATE_CI_PART_OF"
 
 
 def timed(func):
@@ -75,9 +81,12 @@ def timed(func):
         finally:
             seconds = time.monotonic() - started
             session.log(f"session {session.name} took {seconds:.0f} s")
+            entry = {"session": session.name, "s": round(seconds)}
+            if os.environ.get(PART_OF):  # run by e2e-all, whose own time counts it
+                entry["part_of"] = os.environ[PART_OF]
             if os.environ.get("SPARKPLATE_CI_TIMES"):
                 with open(os.environ["SPARKPLATE_CI_TIMES"], "a") as times:
-                    times.write(json.dumps({"session": session.name, "s": round(seconds)}) + "\n")
+                    times.write(json.dumps(entry) + "\n")
 
     return run
 
@@ -185,6 +194,64 @@ def e2e(session: nox.Session, recipe: str, spark: str) -> None:
     if recipe == "sparklyr" and not sparklyr_installed():
         # The project's nox ran its tests and skipped its end-to-end runs: say so here too.
         session.skip("SKIPPED: sparklyr is not installed; the sparklyr job was not run")
+
+
+@nox.session(name="e2e-all", venv_backend="none")
+@timed
+def e2e_all(session: nox.Session) -> None:
+    """Every e2e(recipe-spark) session, two at a time, each in a nox of its own. One is a chain of
+    single-JVM steps and keeps about two thirds of two cores busy, so two at once finish sooner
+    than one after another. The Scala ones run in one lane, one after another: Maven's downloads
+    into ~/.m2 are not safe to run twice at once. Each session's output is printed whole when it
+    ends; a failed one fails this session after the others have run."""
+    names = [f"e2e({recipe}-{line})" for recipe, line in E2E]
+    maven_lane = [name for name in names if name.startswith("e2e(scala-")]
+    shared = [name for name in names if name not in maven_lane]
+    logs = Path(session.create_tmp())
+    lock = threading.Lock()
+    failed: list[str] = []
+    running: list[subprocess.Popen] = []
+    stopping = threading.Event()  # interrupted: start no more
+
+    def next_session(own: list[str]) -> str | None:
+        with lock:
+            queue = own or shared
+            return queue.pop(0) if queue and not stopping.is_set() else None
+
+    def lane(own: list[str]) -> None:
+        while (name := next_session(own)) is not None:
+            log = logs / f"{name}.log"
+            started = time.monotonic()
+            with log.open("w") as out:
+                nox_run = [sys.executable, "-m", "nox", "-f", str(REPO / "noxfile.py"), "-s", name]
+                process = subprocess.Popen(nox_run, stdout=out, stderr=subprocess.STDOUT,
+                                           env={**os.environ, PART_OF: session.name})  # fmt: skip
+                with lock:
+                    running.append(process)
+                    if stopping.is_set():
+                        process.terminate()
+                code = process.wait()
+            with lock:
+                print(log.read_text(), end="", flush=True)
+                outcome = "passed" if code == 0 else f"FAILED (exit {code})"
+                session.log(f"{name} {outcome} in {time.monotonic() - started:.0f} s")
+                if code != 0:
+                    failed.append(name)
+
+    lanes = [threading.Thread(target=lane, args=(own,), daemon=True) for own in (maven_lane, [])]
+    try:
+        for thread in lanes:
+            thread.start()
+        for thread in lanes:
+            thread.join()
+    finally:  # interrupted: stop the sessions still running
+        with lock:
+            stopping.set()
+            for process in running:
+                if process.poll() is None:
+                    process.terminate()
+    if failed:
+        session.error(f"failed: {', '.join(failed)} (their output is above)")
 
 
 def bare_env(session: nox.Session, bare: Path) -> dict[str, str | None]:
