@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, commit, git
+from helpers import REPO, attach_warehouse, commit, git
 
 pytestmark = [pytest.mark.airflow, pytest.mark.render, pytest.mark.maven, pytest.mark.spark]
 
@@ -113,6 +113,14 @@ def current_project(lake: Path, dag_id: str) -> Path:
     return (lake / "bundles" / dag_id / "current" / "project").resolve()
 
 
+def load_mocks(spark, project: Path, warehouse: Path) -> None:
+    """The deployed project's source mocks in `warehouse`, as its `sparkplate mock load` puts them
+    there, but written from this test's own session: no JVM started for it."""
+    from sparkplate.mocks import MockSet
+
+    attach_warehouse(spark, f"mocks_{warehouse.name}", warehouse, MockSet.find(project))
+
+
 def rows(spark, warehouse: Path, day: str) -> list:
     """The PySpark pipeline's rows for `day` in `warehouse` (a Hadoop table, read by its path)."""
     table = spark.read.format("iceberg").load(str(warehouse / TABLE.replace(".", "/")))
@@ -139,7 +147,7 @@ def test_deploy_to_airflow_run_and_roll_back(repo, lake, airflow_env, spark, war
 
     # The daily DAG for one date, against what a local run of the source computes.
     daily = current_project(lake, "top_pyspark_pyspark.daily")
-    sparkplate("mock", "load", "--project-dir", daily, "--warehouse", lake / "deployed", cwd=lake)
+    load_mocks(spark, daily, lake / "deployed")
     dags_test("top_pyspark_pyspark.daily", "2024-01-02", airflow_env, lake)
     from sparkplate.engine import run_workflow
 
@@ -178,7 +186,7 @@ def test_a_branch_deploys_a_sandbox_that_writes_its_own_warehouse(repo, lake, ai
     dag_id = "sandbox.feature-tuning.top_pyspark_pyspark.main"
     assert f"-> {dag_id}... DEPLOYED AS bundle 1" in deployed
     bundle = current_project(lake, dag_id)
-    sparkplate("mock", "load", "--project-dir", bundle, "--warehouse", lake / "sandbox", cwd=lake)
+    load_mocks(spark, bundle, lake / "sandbox")
     dags_test(dag_id, "2024-01-01", airflow_env, lake)
     assert rows(spark, lake / "sandbox", "2024-01-01")
     # A date without data fails the blocking audit in the daily DAG's first task: the DAG run

@@ -58,67 +58,72 @@ def assert_no_duplicates(spark, table: str) -> None:
     assert total == spark.sql(f"SELECT DISTINCT {KEY} FROM {table}").count()
 
 
+# The order the killed runs go in, one after another on one table and date: the first two never
+# reach main, the next two publish the date, the last leaves its branch for the recovery to drop.
+KILL_ORDER = (
+    "before_branch_write",
+    "while_recording_audits",
+    "after_publish",
+    "in_hwm",
+    "after_branch_write",
+)
+
+
 def test_every_fault_point_has_a_case():
     assert set(PUBLISHED_AT) == set(POINTS)
+    assert sorted(KILL_ORDER) == sorted(POINTS)
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_a_run_killed_at_each_step_loses_nothing(spark, project, cli_warehouse, point):
-    catalog, warehouse = cli_warehouse
-    table = f"{catalog}.{TABLE}"
-
-    killed = run_cli(
-        project, warehouse, "main.sch.yaml", date="2024-01-01", env={"SPARKPLATE_FAULT": point}
-    )
-
-    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
-    published = main_snapshot(spark, table) is not None
-    assert published == PUBLISHED_AT[point]
-    assert date_rows(spark, table, "2024-01-01") == (10 if published else 0)  # all or nothing
-    assert hwm(spark, table) is None  # the killed run never moved it
-
-    # The next run on the table drops what the killed run left, and runs the date again.
-    again = run_cli(
-        project, warehouse, "backfill.sch.yaml", start_date="2024-01-01", end_date="2024-01-02"
-    )
-
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert branches(spark, table) == ["main"]
-    assert date_rows(spark, table, "2024-01-01") == 10
-    assert date_rows(spark, table, "2024-01-02") == 1
-    assert_no_duplicates(spark, table)
-    assert hwm(spark, table) == "2024-01-02T23:59:59"
-
-
-def test_any_later_run_drops_a_killed_runs_branch_and_table_show_lists_it(
+def test_runs_killed_at_each_step_lose_nothing_and_any_later_run_recovers(
     spark, project, cli_warehouse
 ):
+    """One run of 2024-01-01 killed at each fault point in turn, each starting on what the one
+    before it left; then `table show` lists the last one's branch, and a backfill whose first date
+    is another one drops it and runs every date again."""
     catalog, warehouse = cli_warehouse
     table = f"{catalog}.{TABLE}"
-    killed = run_cli(
-        project,
-        warehouse,
-        "main.sch.yaml",
-        date="2024-01-01",
-        env={"SPARKPLATE_FAULT": "after_branch_write"},
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
-    (stray,) = [b for b in branches(spark, table) if b != "main"]
+    before = None  # main's snapshot before each killed run: none yet
+    left: list[str] = []  # the branches the killed run before left
+    for point in KILL_ORDER:
+        killed = run_cli(
+            project, warehouse, "main.sch.yaml", date="2024-01-01",
+            env={"SPARKPLATE_FAULT": point},
+        )  # fmt: skip
+
+        said = f"killed at {point}: " + killed.stdout + killed.stderr
+        assert killed.returncode == -signal.SIGKILL, said
+        for branch in left:  # this run began by dropping them
+            assert f"dropping branch {branch} left by an interrupted run" in killed.stdout, said
+        published = main_snapshot(spark, table) != before
+        assert published == PUBLISHED_AT[point], said
+        on_main = published or before is not None
+        assert date_rows(spark, table, "2024-01-01") == (10 if on_main else 0), said  # all or none
+        assert_no_duplicates(spark, table)
+        assert hwm(spark, table) is None, said  # a killed run never moved it
+        before = main_snapshot(spark, table)
+        left = [branch for branch in branches(spark, table) if branch != "main"]
+    (stray,) = left  # after_branch_write's
 
     shown = subprocess.run(
         [Path(sys.executable).with_name("sparkplate"), "table", "show", TABLE,
          "--warehouse", warehouse],
         cwd=project, capture_output=True, text=True, timeout=300, env=cli_env(),
     )  # fmt: skip
-    other_date = run_cli(project, warehouse, "main.sch.yaml", date="2024-01-02")
+    again = run_cli(
+        project, warehouse, "backfill.sch.yaml", start_date="2023-12-31", end_date="2024-01-02"
+    )
 
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "WAP branches not published (a run in progress, or one that was killed" in shown.stdout
     assert stray in shown.stdout
-    assert other_date.returncode == 0, other_date.stdout + other_date.stderr
-    assert f"dropping branch {stray} left by an interrupted run" in other_date.stdout
+    assert again.returncode == 0, again.stdout + again.stderr
+    other_date = again.stdout.split("[2/3] 2024-01-01")[0]  # the first date's run: 2023-12-31
+    assert f"dropping branch {stray} left by an interrupted run" in other_date, again.stdout
     assert branches(spark, table) == ["main"]
-    assert date_rows(spark, table, "2024-01-01") == 0  # the killed run's rows never reached main
+    assert date_rows(spark, table, "2024-01-01") == 10
+    assert date_rows(spark, table, "2024-01-02") == 1
+    assert_no_duplicates(spark, table)
+    assert hwm(spark, table) == "2024-01-02T23:59:59"
 
 
 def _start(project: Path, warehouse: Path, date: str, env: dict | None = None) -> subprocess.Popen:

@@ -115,14 +115,15 @@ def counts(project: Path) -> dict[str, list[int]]:
     return json.loads(ok(done).strip().splitlines()[-1])
 
 
-def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog_and_s3_storage(
+def test_main_and_backfill_on_a_standalone_cluster_with_the_jdbc_catalog_and_s3_storage(
     rendered_pyspark, tmp_path, catalog_db
 ):
-    """A cluster profile as a team writes one: executor JVMs, the JDBC catalog, and the tables on
-    object storage every host reaches (Iceberg's S3FileIO against moto's S3 server). The
-    executors write the data files, so they need the profile's packages too."""
+    """A cluster profile as a team writes one: a standalone master and worker whose executor JVMs
+    write the data files (so they need the profile's packages too), the JDBC catalog, and the
+    tables on object storage every host reaches (Iceberg's S3FileIO against moto's S3 server).
+    local-cluster masters run in the scala and sparklyr tests below."""
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
-    with moto_s3() as s3:
+    with moto_s3() as s3, spark_standalone() as cluster:
         catalog = {
             **jdbc_catalog(catalog_db, "cluster_run", f"s3://{s3.bucket}/warehouse"),
             "io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
@@ -133,7 +134,7 @@ def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog_and_s3_stora
             "client.region": s3.region,
         }
         packages = [POSTGRES_DRIVER, f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG_VERSION}"]
-        write_profile(project, "local-cluster[2,1,1024]", catalog, packages)
+        write_profile(project, cluster.master, catalog, packages)
         load_run_main_and_check(project)  # the rows the local run gives
         ran = ok(
             sparkplate(project, "run", "backfill.sch.yaml", "-p", "start_date=2023-12-31",
@@ -145,15 +146,6 @@ def test_main_and_backfill_on_a_local_cluster_with_the_jdbc_catalog_and_s3_stora
     dates = {key.split("/date=")[1].split("/")[0] for key in data if key.endswith(".parquet")}
     assert dates == {"2023-12-31", "2024-01-01", "2024-01-02"}, data
     assert not (project / "warehouse").exists()  # nothing on the driver's disk
-
-
-def test_main_on_a_standalone_master_and_worker_with_the_jdbc_catalog(
-    rendered_pyspark, tmp_path, catalog_db
-):
-    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
-    with spark_standalone() as cluster:
-        with_profile(project, catalog_db, cluster.master, "standalone_run")
-        load_run_main_and_check(project)
 
 
 # Spark SQL runs in the runner's session as PySpark does; these two start JVMs of their own.
@@ -190,9 +182,11 @@ def test_the_recipes_with_their_own_jvm_run_main_on_the_cluster_and_catalog(
     load_run_main_and_check(project)
 
 
-def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
+def test_runs_at_once_and_a_killed_run_on_the_jdbc_catalog_lose_no_commit(
     rendered_pyspark, tmp_path, catalog_db
 ):
+    """Three runs at once (two dates, one of them twice) commit to one JDBC catalog; then a run of
+    a third date killed after its first audit leaves main as it was, and its rerun publishes it."""
     project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
     with_profile(project, catalog_db, "local[1]", "concurrent_runs")
     ok(sparkplate(project, "mock", "load"))
@@ -201,23 +195,14 @@ def test_two_runs_at_once_on_the_jdbc_catalog_lose_no_commit(
         runs = pool.map(lambda date: sparkplate(project, *MAIN, f"date={date}"), dates)
         for done in runs:
             ok(done)
-    by_date = counts(project)
-    assert set(by_date) == {"2024-01-01", "2024-01-02"}
+    before = counts(project)
+    assert set(before) == {"2024-01-01", "2024-01-02"}
     # The date run twice at once has its rows once: as many rows as keys.
-    assert all(rows == keys for rows, keys in by_date.values()), by_date
+    assert all(rows == keys for rows, keys in before.values()), before
     ok(sparkplate(project, "mock", "check", TABLE))  # 2024-01-01 still exactly the mock's rows
 
-
-def test_a_run_killed_between_its_audits_and_its_publish_leaves_main_whole(
-    rendered_pyspark, tmp_path, catalog_db
-):
-    project = Path(shutil.copytree(rendered_pyspark, tmp_path / "p"))
-    with_profile(project, catalog_db, "local[1]", "killed_run")
-    ok(sparkplate(project, "mock", "load"))
-    ok(sparkplate(project, *MAIN, "date=2024-01-01"))
-    before = counts(project)
     command = [sys.executable, "-m", "sparkplate.cli", "--profile", "shared", *MAIN]
-    run = subprocess.Popen([*command, "date=2024-01-02"], cwd=project, stdout=subprocess.PIPE,
+    run = subprocess.Popen([*command, "date=2023-12-31"], cwd=project, stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True,
                            env=cli_env())  # fmt: skip
     seen = []
@@ -231,10 +216,10 @@ def test_a_run_killed_between_its_audits_and_its_publish_leaves_main_whole(
     assert run.returncode == -signal.SIGKILL, "".join(seen)
     assert not any("published" in line for line in seen)
     assert counts(project) == before  # main never saw a part of the killed run's write
-    rerun = ok(sparkplate(project, *MAIN, "date=2024-01-02"))
+    rerun = ok(sparkplate(project, *MAIN, "date=2023-12-31"))
     assert "left by an interrupted run" in rerun  # its branch is dropped, not in the way
     after = counts(project)
-    assert set(after) == {"2024-01-01", "2024-01-02"}
+    assert set(after) == {"2023-12-31", "2024-01-01", "2024-01-02"}
     assert all(rows == keys for rows, keys in after.values()), after
 
 
