@@ -24,7 +24,7 @@ def walk(command: click.Command, path: tuple[str, ...] = ()):
 
 COMMANDS = list(walk(main))
 IDS = [" ".join(path) or "sparkplate" for path, _ in COMMANDS]
-WITH_EXAMPLES = [("run",), ("validate",), ("mock", "generate"), ("table", "show")]
+WITH_EXAMPLES = [("run",), ("validate",), ("mock", "generate"), ("table", "show"), ("do",)]
 
 
 @pytest.mark.parametrize("path, command", COMMANDS, ids=IDS)

@@ -714,5 +714,81 @@ def schema() -> None:
     click.echo(dumps(), nl=False)
 
 
+# Options a step of `sparkplate do` may not set: every step runs on the one session the first
+# step starts, whose catalog and warehouse are fixed by then.
+CHAIN_FIXED = ("--warehouse", "--project-dir", "--profile")
+
+
+@main.command(
+    "do",
+    epilog="""\b
+Example (a project's checks on the mocks: one JVM start instead of three):
+  sparkplate do "mock load" "run main.sch.yaml -p date=2024-01-01" \\
+    "mock check sample_db.sparkplate_sample_results\"""",
+)
+@click.argument("steps", nargs=-1, required=True)
+@warehouse_option
+def do(steps: tuple[str, ...], warehouse: str | None) -> None:
+    """Run STEPS, several sparkplate commands, in this one process and in order; each step is one
+    command line without `sparkplate`, quoted. The first step that starts Spark starts its JVM;
+    the others reuse it, each on a Spark session of its own (its own SQL settings, temporary views
+    and functions).
+    The chain stops at the first step that fails, with that step's exit code.
+
+    For a developer's loop and a project's own checks: a scheduler runs each workflow in a
+    process of its own, so that a killed run loses only itself."""
+    import shlex
+
+    if warehouse:  # every step's --warehouse defaults to it
+        os.environ["SPARKPLATE_WAREHOUSE"] = str(warehouse)
+    commands = [shlex.split(step) for step in steps]
+    for step, args in zip(steps, commands, strict=True):
+        fixed = [arg for arg in args if arg.split("=")[0] in CHAIN_FIXED]
+        if not args or args[0] == "do" or fixed:
+            raise click.UsageError(
+                f"step {step!r}: "
+                + (f"{fixed[0].split('=')[0]} is set once for the whole chain" if fixed
+                   else "a step is one sparkplate command, other than do")
+                + "; give --warehouse to `do` itself, --profile before `do`, and run `do` in "
+                "the project's folder"
+            )  # fmt: skip
+    for number, (step, args) in enumerate(zip(steps, commands, strict=True), start=1):
+        click.echo(f"[{number}/{len(steps)}] sparkplate {step}")
+        _fresh_session()
+        code = _run_step(args)
+        if code:
+            click.secho(f"error: step {number} (sparkplate {step}) failed; the steps after it "
+                        "did not run", fg="red", err=True)  # fmt: skip
+            sys.exit(code)
+
+
+def _fresh_session() -> None:
+    """Make the next step's session a new one on the running SparkContext, if there is one."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is None:
+        return
+    fresh = active.newSession()
+    # getActiveSession answers from pyspark's own record once a session exists, and from the
+    # JVM's before: both are set.
+    SparkSession._activeSession = fresh
+    fresh._jvm.SparkSession.setActiveSession(fresh._jsparkSession)
+
+
+def _run_step(args: list[str]) -> int:
+    """One command of a chain, in this process; its exit code."""
+    try:
+        main.main(args, prog_name="sparkplate", standalone_mode=False)
+    except SystemExit as exit:  # Cli.invoke ends a failed command so
+        return exit.code if isinstance(exit.code, int) else 1
+    except click.ClickException as err:  # a usage error
+        err.show()
+        return err.exit_code
+    except click.Abort:
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
     main()
