@@ -199,9 +199,9 @@ def e2e(session: nox.Session, recipe: str, spark: str) -> None:
 @nox.session(name="e2e-all", venv_backend="none")
 @timed
 def e2e_all(session: nox.Session) -> None:
-    """Every e2e(recipe-spark) session, two at a time, each in a nox of its own. One is a chain of
-    single-JVM steps and keeps about two thirds of two cores busy, so two at once finish sooner
-    than one after another. The Scala ones run in one lane, one after another: Maven's downloads
+    """Every e2e(recipe-spark) session, two at a time, each in a nox of its own. One leaves a core
+    idle much of its time (installs, Copier, one JVM's steps), so two at once finish sooner than
+    one after another. The Scala ones run in one lane, one after another: Maven's downloads
     into ~/.m2 are not safe to run twice at once. Each session's output is printed whole when it
     ends; a failed one fails this session after the others have run."""
     names = [f"e2e({recipe}-{line})" for recipe, line in E2E]

@@ -743,11 +743,11 @@ def do(steps: tuple[str, ...], warehouse: str | None) -> None:
         os.environ["SPARKPLATE_WAREHOUSE"] = str(warehouse)
     commands = [shlex.split(step) for step in steps]
     for step, args in zip(steps, commands, strict=True):
-        fixed = [arg for arg in args if arg.split("=")[0] in CHAIN_FIXED]
+        fixed = [arg.split("=")[0] for arg in args if arg.split("=")[0] in CHAIN_FIXED]
         if not args or args[0] == "do" or fixed:
             raise click.UsageError(
                 f"step {step!r}: "
-                + (f"{fixed[0].split('=')[0]} is set once for the whole chain" if fixed
+                + (f"{fixed[0]} is set once for the whole chain" if fixed
                    else "a step is one sparkplate command, other than do")
                 + "; give --warehouse to `do` itself, --profile before `do`, and run `do` in "
                 "the project's folder"
@@ -769,19 +769,25 @@ def _fresh_session() -> None:
     active = SparkSession.getActiveSession()
     if active is None:
         return
-    fresh = active.newSession()
-    # getActiveSession answers from pyspark's own record once a session exists, and from the
-    # JVM's before: both are set.
-    SparkSession._activeSession = fresh
-    fresh._jvm.SparkSession.setActiveSession(fresh._jsparkSession)
+    activate(active.newSession())
+
+
+def activate(session) -> None:
+    """Make `session` the one SparkSession.getActiveSession() (and so local_session) returns."""
+    from pyspark.sql import SparkSession
+
+    # pyspark answers from its own record once a session exists, and from the JVM's before: both
+    # are set, as pyspark's createDataFrame does.
+    SparkSession._activeSession = session
+    session._jvm.SparkSession.setActiveSession(session._jsparkSession)
 
 
 def _run_step(args: list[str]) -> int:
     """One command of a chain, in this process; its exit code."""
     try:
         main.main(args, prog_name="sparkplate", standalone_mode=False)
-    except SystemExit as exit:  # Cli.invoke ends a failed command so
-        return exit.code if isinstance(exit.code, int) else 1
+    except SystemExit as exit:  # Cli.invoke ends a failed command so; None is success
+        return 0 if exit.code is None else exit.code if isinstance(exit.code, int) else 1
     except click.ClickException as err:  # a usage error
         err.show()
         return err.exit_code
