@@ -111,11 +111,6 @@ def cli_env(extra: dict | None = None) -> dict[str, str]:
     return {**os.environ, **CLI_ENV, **(extra or {})}
 
 
-# A cluster profile's catalog and storage from a driver of its own, for what needs no executor
-# JVMs (loading mocks, checking results): the runs under test start them.
-DRIVER_ONLY = {"SPARKPLATE_MASTER": "local[1]"}
-
-
 def attach_warehouse(spark, catalog: str, warehouse: Path, source) -> None:
     """Let the tests' session read (as `catalog`) the warehouse CLI runs write, with the source
     tables loaded there. Its table cache off, it sees every commit the other processes make."""

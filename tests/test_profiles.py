@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import DRIVER_ONLY, cli_env
+from helpers import cli_env
 
 from sparkplate.errors import SparkplateError
 from sparkplate.profiles import Profile, load_profile
@@ -140,15 +140,13 @@ def test_main_runs_on_a_local_cluster_with_executor_jvms(project, tmp_path):
         "profiles:\n  cluster:\n    master: local-cluster[2,1,1024]\n"
         "    catalog: {type: hadoop, warehouse: cluster-warehouse}\n"
     )
-    env_run = [sys.executable, "-m", "sparkplate.cli", "--profile", "cluster"]
-    for command, env in (
-        (["mock", "load"], DRIVER_ONLY),
-        (["run", "main.sch.yaml", "-p", "date=2024-01-01", "-p", "top_n=3"], {}),
-        (["mock", "check", "sample_db.sparkplate_sample_results"], DRIVER_ONLY),
-    ):
-        done = subprocess.run([*env_run, *command], cwd=project, capture_output=True, text=True,
-                              env=cli_env(env))  # fmt: skip
-        assert done.returncode == 0, done.stdout + done.stderr
+    steps = ["mock load", "run main.sch.yaml -p date=2024-01-01 -p top_n=3",
+             "mock check sample_db.sparkplate_sample_results"]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "sparkplate.cli", "--profile", "cluster", "do", *steps],
+        cwd=project, capture_output=True, text=True, env=cli_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
     assert (project / "cluster-warehouse" / "sample_db").is_dir()
 
 

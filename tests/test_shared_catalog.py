@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import DRIVER_ONLY, cli_env, render
+from helpers import cli_env, render
 from servers import (
     free_port,
     moto_s3,
@@ -97,12 +97,12 @@ def ok(done: subprocess.CompletedProcess) -> str:
 MAIN = ("run", "main.sch.yaml", "-p", "top_n=3", "-p")  # then date=...; top 3, as the mock
 
 
-def load_run_main_and_check(project: Path) -> None:
+def load_run_main_and_check(project: Path, *then: str) -> str:
     """Mocks loaded, main run on the profile's master for the expected mock's date, the table
-    checked against it."""
-    ok(sparkplate(project, "mock", "load", env=DRIVER_ONLY))
-    ok(sparkplate(project, *MAIN, "date=2024-01-01"))
-    ok(sparkplate(project, "mock", "check", TABLE, env=DRIVER_ONLY))
+    checked against it, then the steps `then`: one `sparkplate do`, so one driver JVM (a process
+    per run is what the killed and concurrent runs below test). Its output."""
+    main = " ".join(MAIN) + " date=2024-01-01"
+    return ok(sparkplate(project, "do", "mock load", main, f"mock check {TABLE}", *then))
 
 
 def counts(project: Path) -> dict[str, list[int]]:
@@ -135,13 +135,13 @@ def test_main_and_backfill_on_a_standalone_cluster_with_the_jdbc_catalog_and_s3_
         }
         packages = [POSTGRES_DRIVER, f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG_VERSION}"]
         write_profile(project, cluster.master, catalog, packages)
-        load_run_main_and_check(project)  # the rows the local run gives
-        ran = ok(
-            sparkplate(project, "run", "backfill.sch.yaml", "-p", "start_date=2023-12-31",
-                       "-p", "end_date=2024-01-02", "-p", "top_n=3")
-        )  # fmt: skip
-        assert ran.count("published sample_db.sparkplate_sample_results") == 3
-        ok(sparkplate(project, "mock", "check", TABLE, env=DRIVER_ONLY))
+        said = load_run_main_and_check(  # main gives the rows the local run gives
+            project,
+            "run backfill.sch.yaml -p start_date=2023-12-31 -p end_date=2024-01-02 -p top_n=3",
+            f"mock check {TABLE}",  # the backfill ran its main's date again: the same rows
+        )
+        backfill = said.split("[4/5] ")[1].split("[5/5] ")[0]
+        assert backfill.count("published sample_db.sparkplate_sample_results") == 3
         data = s3.keys("warehouse/sample_db/sparkplate_sample_results/data/")
     dates = {key.split("/date=")[1].split("/")[0] for key in data if key.endswith(".parquet")}
     assert dates == {"2023-12-31", "2024-01-01", "2024-01-02"}, data
