@@ -1,6 +1,7 @@
 """Benchmarks of generated projects on this machine; prints figures, asserts nothing.
 
     nox -s bench          (or: python benchmarks/bench.py [--rows-per-day N] [--json PATH])
+    nox -s bench -- --compare    also main on a cluster, without class-data sharing, on Spark 4.1
     nox -s bench -- --scale 1000000,4000000,16000000    main against a bare write, by size
 
 Each figure is printed with its target and the command that reproduces it by hand in the
@@ -184,6 +185,27 @@ def report_cluster(cluster_main: Watch, main_run: Watch, main_cmd: list) -> None
     )
 
 
+def without_cds(project: Path, env: dict, bare: Watch, main_run: Watch, main_cmd: list) -> None:
+    """The bare write and `main` again without the class-data sharing archive, against the same
+    two runs with it: what the archive saves each start."""
+    no_cds = {**env, "SPARKPLATE_CDS": "off"}
+    bare_off, main_off = Watch(bare.cmd, project, no_cds), Watch(main_cmd, project, no_cds)
+    bare_off.run()
+    main_off.run()
+    report("bare transform + write, CDS off", f"{bare_off.seconds:.1f} s", "", "SPARKPLATE_CDS=off "
+           "python benchmarks/bare_write.py", key="bare_write_cds_off_s",
+           number=bare_off.seconds)  # fmt: skip
+    report("main, CDS off", f"{main_off.seconds:.1f} s", "", f"SPARKPLATE_CDS=off "
+           f"{' '.join(main_cmd[1:])}", key="main_cds_off_s", number=main_off.seconds)  # fmt: skip
+    report("main: time saved by class-data sharing", f"{main_off.seconds / main_run.seconds:.2f} x",
+           "", "the two main runs above", key="cds_speedup.main",
+           number=main_off.seconds / main_run.seconds)  # fmt: skip
+    FIGURES["cds_speedup.bare"] = round(bare_off.seconds / bare.seconds, 3)
+    report("WAP + audits + HWM overhead, CDS off", f"{main_off.seconds / bare_off.seconds:.2f} x",
+           "", "same runs", key="wap_overhead_per_run_cds_off",
+           number=main_off.seconds / bare_off.seconds)  # fmt: skip
+
+
 def sparkplate_on(work: Path, line: str, pyspark: str) -> Path | None:
     """`sparkplate` in an environment of its own on another Spark line (uv when there is one,
     from the same wheel folders nox uses); None if it cannot be made here."""
@@ -294,7 +316,7 @@ def write_json(path: Path, args: argparse.Namespace) -> None:
     sizes = (
         {"scale": args.scale}
         if args.scale
-        else {"rows_per_day": args.rows_per_day, "days": args.days}
+        else {"rows_per_day": args.rows_per_day, "days": args.days, "compare": args.compare}
     )
     record = {**sizes, "cores": os.cpu_count(), "figures": dict(sorted(FIGURES.items()))}
     path.write_text(json.dumps(record, indent=2) + "\n")
@@ -349,6 +371,12 @@ def main() -> None:
         metavar="ROWS,...",
         type=lambda text: [int(rows) for rows in text.split(",")],
         help="only main against the bare write at these sizes, e.g. 1000000,4000000,16000000",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also the same main on a local cluster with a JDBC catalog, without class-data "
+        "sharing, and on Spark 4.1 (some five minutes more on 2 cores: not in CI's nox)",
     )
     args = parser.parse_args()
     if args.scale:
@@ -435,12 +463,12 @@ def main() -> None:
     )
     FIGURES[f"main_peak_gib.{args.rows_per_day}"] = FIGURES[f"main_{rows}_peak_gib"]
 
-    # The same main by configuration only: executor JVMs and a shared catalog on PostgreSQL.
-    cluster_main = on_a_cluster(work, project, env, generate_cmd, main_cmd, main_date)
-    if cluster_main is None:
-        print("SKIPPED: PostgreSQL is not installed; main on a cluster was not measured\n")
-    else:
-        report_cluster(cluster_main, main_run, main_cmd)
+    if args.compare:  # the same main by configuration only: executor JVMs, a shared catalog
+        cluster_main = on_a_cluster(work, project, env, generate_cmd, main_cmd, main_date)
+        if cluster_main is None:
+            print("SKIPPED: PostgreSQL is not installed; main on a cluster was not measured\n")
+        else:
+            report_cluster(cluster_main, main_run, main_cmd)
 
     # The Scala recipe on the same source table, its jar built above. Its tests run in a copy,
     # where `clean` leaves that jar alone.
@@ -549,26 +577,13 @@ def main() -> None:
     report("WAP + audits + HWM overhead, per run", per_run, "<= 10 %", "the two runs above",
            key="wap_overhead_per_run", number=again.seconds / bare.seconds)  # fmt: skip
 
-    # The same two runs without the class-data sharing archive: what it saves each start.
-    no_cds = {**env, "SPARKPLATE_CDS": "off"}
-    bare_off, main_off = Watch(bare.cmd, project, no_cds), Watch(main_cmd, project, no_cds)
-    bare_off.run()
-    main_off.run()
-    report("bare transform + write, CDS off", f"{bare_off.seconds:.1f} s", "", "SPARKPLATE_CDS=off "
-           "python benchmarks/bare_write.py", key="bare_write_cds_off_s",
-           number=bare_off.seconds)  # fmt: skip
-    report("main, CDS off", f"{main_off.seconds:.1f} s", "", f"SPARKPLATE_CDS=off "
-           f"{' '.join(main_cmd[1:])}", key="main_cds_off_s", number=main_off.seconds)  # fmt: skip
-    report("main: time saved by class-data sharing", f"{main_off.seconds / again.seconds:.2f} x",
-           "", "the two main runs above", key="cds_speedup.main",
-           number=main_off.seconds / again.seconds)  # fmt: skip
-    FIGURES["cds_speedup.bare"] = round(bare_off.seconds / bare.seconds, 3)
-    report("WAP + audits + HWM overhead, CDS off", f"{main_off.seconds / bare_off.seconds:.2f} x",
-           "", "same runs", key="wap_overhead_per_run_cds_off",
-           number=main_off.seconds / bare_off.seconds)  # fmt: skip
-
-    # The same main on Spark 4.1, in the same warehouse, against the runs above on 3.5.
-    spark_lines(work, project, env, main_cmd, again, scala_main)
+    if args.compare:
+        without_cds(project, env, bare, again, main_cmd)
+        # The same main on Spark 4.1, in the same warehouse, against the runs above on 3.5.
+        spark_lines(work, project, env, main_cmd, again, scala_main)
+    else:
+        print("(not run: main on a cluster, without class-data sharing and on Spark 4.1, "
+              "against the runs above: `nox -s bench -- --compare`)\n", flush=True)  # fmt: skip
 
     # Last, in this process: it starts the bench's own JVM on the same warehouse.
     os.environ["SPARKPLATE_WAREHOUSE"] = env["SPARKPLATE_WAREHOUSE"]

@@ -1,8 +1,8 @@
 """A faster start for the driver JVM: class-data sharing (CDS) of the classes Spark loads.
 
 Each run's JVM loads and checks some 16,000 classes from Spark's and Iceberg's jars; mapped from
-a CDS archive instead, a short run takes about a quarter less time (`nox -s bench` prints
-`cds_speedup.main`).
+a CDS archive instead, a short run takes about a quarter less time (`nox -s bench -- --compare`
+prints `cds_speedup.main`).
 The archive fits one Java and one class path, so there is one per Java and Spark install:
 
 1. The first run on them (no archive yet) has its JVM write the list of classes it loads.
