@@ -117,6 +117,27 @@ def test_the_lists_of_ended_runs_are_merged(tmp_path):
     ]
 
 
+def test_a_spark_conf_dir_with_files_turns_it_off_and_each_one_has_its_own_archive(
+    tmp_path, monkeypatch
+):
+    """java -Xshare:dump refuses a class path with a folder that has files on it, and Spark puts
+    SPARK_CONF_DIR there: such a start goes without CDS, rather than record a failed build that
+    would turn CDS off for the same Java and Spark without it too."""
+    monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(cds.SWITCH, "on")
+    java, home = find_java(), spark_home()
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    monkeypatch.setenv("SPARK_CONF_DIR", str(conf))
+    empty_conf = cds.plan(java, home, [], "2g")
+    (conf / "spark-defaults.conf").write_text("spark.sql.shuffle.partitions 4\n")
+
+    assert empty_conf is not None
+    assert cds.plan(java, home, [], "2g") is None
+    monkeypatch.delenv("SPARK_CONF_DIR")
+    assert cds.plan(java, home, [], "2g").folder != empty_conf.folder
+
+
 def test_a_failed_build_is_not_tried_again(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv(cds.SWITCH, "on")

@@ -78,16 +78,21 @@ def enabled() -> bool:
     return said in ("on", "1", "true") or not on_ci
 
 
+def spark_conf_dir(spark_home: Path) -> Path:
+    """The folder Spark's launcher puts first on the driver's class path (its settings)."""
+    return Path(os.environ.get("SPARK_CONF_DIR") or spark_home / "conf")
+
+
 def folder_for(java: Java, spark_home: Path, jars: list[str], memory: str) -> Path:
-    """One folder per Java, Spark install, extra jars and heap size (the heap size decides how
-    the JVM packs object pointers, which an archive must match)."""
+    """One folder per Java, Spark install, settings folder, extra jars and heap size (the heap
+    size decides how the JVM packs object pointers, which an archive must match)."""
     try:
         spark_jars = sorted(os.listdir(spark_home / "jars"))
     except OSError:
         spark_jars = []
     key = "\n".join(
         [java.version, str(java.home.resolve()), str(spark_home.resolve()), memory,
-         *jars, *spark_jars]
+         str(spark_conf_dir(spark_home)), *jars, *spark_jars]
     )  # fmt: skip
     return cache_dir() / "cds" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
@@ -96,6 +101,11 @@ def plan(java: Java, spark_home: Path, jars: list[str], memory: str) -> Plan | N
     """The JVM options for this start, or None when CDS is off."""
     if not enabled():
         return None
+    try:  # Java archives no class path with a folder that has files (spark-defaults.conf...)
+        if any(spark_conf_dir(spark_home).iterdir()):
+            return None
+    except OSError:  # no such folder: nothing on the class path
+        pass
     folder = folder_for(java, spark_home, jars, memory)
     if (folder / FAILED).is_file():
         return None
