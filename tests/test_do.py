@@ -34,6 +34,23 @@ def test_a_step_that_would_change_the_chains_session_is_refused_before_any_runs(
     assert "[1/2]" not in output  # refused before the first step ran
 
 
+def test_a_workflow_of_another_project_is_refused_before_any_runs(tmp_path):
+    """Its sparkplate.yaml may name another catalog: the chain's session would not be on it."""
+    here, other = tmp_path / "here", tmp_path / "other"
+    for project in (here, other):
+        (project / "jobs").mkdir(parents=True)
+        (project / "sparkplate.yaml").write_text("profiles:\n  local: {}\n")
+        (project / "jobs" / "main.sch.yaml").write_text("workflow: {}\n")
+
+    code, output = do("validate jobs/main.sch.yaml", "run -p date=2024-01-01 jobs/main.sch.yaml",
+                      "run ../other/jobs/main.sch.yaml", cwd=here)  # fmt: skip
+
+    assert code == 2, output
+    assert "step 'run ../other/jobs/main.sch.yaml': ../other/jobs/main.sch.yaml" in output
+    assert "belongs to another project (another sparkplate.yaml)" in output
+    assert "[1/3]" not in output  # refused before the first step ran
+
+
 def test_the_chain_stops_at_the_first_step_that_fails_with_its_exit_code(tmp_path):
     code, output = do("frobnicate", "schema", cwd=tmp_path)  # schema alone would succeed
 

@@ -733,7 +733,8 @@ def do(steps: tuple[str, ...], warehouse: str | None) -> None:
     command line without `sparkplate`, quoted. The first step that starts Spark starts its JVM;
     the others reuse it, each on a Spark session of its own (its own SQL settings, temporary views
     and functions).
-    The chain stops at the first step that fails, with that step's exit code.
+    The chain stops at the first step that fails, with that step's exit code. Every step runs
+    in this folder's project, on its profile and catalog.
 
     For a developer's loop and a project's own checks: a scheduler runs each workflow in a
     process of its own, so that a killed run loses only itself."""
@@ -752,6 +753,7 @@ def do(steps: tuple[str, ...], warehouse: str | None) -> None:
                 + "; give --warehouse to `do` itself, --profile before `do`, and run `do` in "
                 "the project's folder"
             )  # fmt: skip
+    _refuse_other_projects(steps, commands)
     for number, (step, args) in enumerate(zip(steps, commands, strict=True), start=1):
         click.echo(f"[{number}/{len(steps)}] sparkplate {step}")
         _fresh_session()
@@ -760,6 +762,25 @@ def do(steps: tuple[str, ...], warehouse: str | None) -> None:
             click.secho(f"error: step {number} (sparkplate {step}) failed; the steps after it "
                         "did not run", fg="red", err=True)  # fmt: skip
             sys.exit(code)
+
+
+def _refuse_other_projects(steps: tuple[str, ...], commands: list[list[str]]) -> None:
+    """A workflow of another project (another sparkplate.yaml) would run on this chain's Spark
+    session, whose catalog is this folder's: refused, before any step runs."""
+    from sparkplate.profiles import PROFILE_FILE, find_profile_file
+
+    here = find_profile_file(Path.cwd())
+    for step, args in zip(steps, commands, strict=True):
+        if args[0] != "run":
+            continue
+        parsed = run.make_context("run", args[1:], resilient_parsing=True).params
+        workflow = parsed.get("workflow")
+        if workflow and find_profile_file(Path(workflow).resolve().parent) != here:
+            raise click.UsageError(
+                f"step {step!r}: {workflow} belongs to another project (another "
+                f"{PROFILE_FILE}), and every step runs on the Spark session and catalog of this "
+                "folder's; run it in a `do` of its own, in that project's folder"
+            )
 
 
 def _fresh_session() -> None:
