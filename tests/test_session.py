@@ -94,3 +94,43 @@ def test_the_jars_reach_the_executors_wherever_there_are_some(master, executors)
     # On the driver's own classpath always: java.sql.DriverManager finds a JDBC driver only there.
     assert config["spark.driver.extraClassPath"] == ":".join(jars)
     assert config.get("spark.jars") == (",".join(jars) if executors else None)
+
+
+# Ctrl-C while pyspark waits for the JVM it started to write its port: pyspark's wait sleeps
+# in steps of 0.1 s, so its tenth sleep raises it, a second after the JVM was started.
+INTERRUPTED_START = """
+import time
+import pyspark.java_gateway as gateway
+from sparkplate.session import local_session
+
+started, sleeps, real_popen, real_sleep = [], [], gateway.Popen, time.sleep
+
+def popen(*args, **kwargs):
+    started.append(real_popen(*args, **kwargs))
+    return started[-1]
+
+def ctrl_c(seconds):
+    sleeps.append(seconds)
+    real_sleep(seconds)
+    if len(sleeps) == 10:
+        time.sleep = real_sleep
+        raise KeyboardInterrupt
+
+gateway.Popen, time.sleep = popen, ctrl_c
+try:
+    local_session(iceberg=False)
+except KeyboardInterrupt:
+    pass
+try:
+    started[0].wait(timeout=60)
+    print("ended")
+except Exception as err:
+    started[0].kill()
+    print(f"still running after 60 s: {type(err).__name__}")
+"""
+
+
+def test_a_start_interrupted_before_the_jvm_is_connected_leaves_no_jvm_behind(tmp_path):
+    run = subprocess.run([sys.executable, "-c", INTERRUPTED_START], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.stdout.strip() == "ended", run.stdout + run.stderr[-2000:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -217,6 +218,37 @@ def classpath_config(master: str, jars: list[str]) -> dict[str, str]:
     return config
 
 
+def _start(builder: SparkSession.Builder) -> SparkSession:
+    """`builder.getOrCreate()`, leaving no JVM behind when Ctrl-C (or any error)
+    interrupts it before the JVM is connected.
+
+    pyspark starts the driver's JVM ignoring SIGINT, then waits for it to write its port into a
+    temporary folder, which it removes when interrupted. The JVM then cannot write the port and
+    never reaches its watch on stdin (which ends it with its Python process), while its gateway
+    thread keeps it running: left to itself it would run, and hold its memory, for good.
+    """
+    before = _child_pids()
+    try:
+        return builder.getOrCreate()
+    except BaseException:
+        if SparkContext._gateway is None:  # not connected: what this call started is orphaned
+            for pid in _child_pids() - before:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:  # it ended on its own meanwhile
+                    pass
+        raise
+
+
+def _child_pids() -> set[int]:
+    """The processes this one started and that still run (`pgrep -P`: Linux and macOS)."""
+    try:
+        found = subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True, text=True)
+    except OSError:  # no pgrep: nothing to clean up after
+        return set()
+    return {int(pid) for pid in found.stdout.split()}
+
+
 def local_session(
     app_name: str = "sparkplate",
     *,
@@ -311,7 +343,7 @@ def local_session(
     if iceberg and properties.get("type") == "rest":
         check_rest_catalog(profile, properties.get("uri", ""))
     try:
-        session = builder.getOrCreate()
+        session = _start(builder)
     except Exception as err:
         first_line = (str(err).strip().splitlines() or [repr(err)])[0]
         raise SparkplateError(
