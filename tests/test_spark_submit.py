@@ -98,6 +98,22 @@ def test_a_build_makes_a_new_jar_where_another_build_left_one(scala_project, mon
     assert not submit.stale(jar, pom)  # recorded: this jar, from these sources
 
 
+def test_the_sources_digest_reads_linked_folders_each_once(tmp_path):
+    shared = tmp_path / "shared-code"  # sources a project links to: Maven compiles them too
+    (shared / "deep").mkdir(parents=True)
+    (shared / "deep" / "Util.scala").write_text("object Util")
+    (shared / "deep" / "up").symlink_to(shared)  # a link back up the tree
+    project = tmp_path / "project"
+    (project / "src" / "main").mkdir(parents=True)
+    (project / "pom.xml").write_text("<project/>")
+    (project / "src" / "main" / "scala").symlink_to(shared)
+    before = submit.sources_digest(project / "pom.xml")
+
+    (shared / "deep" / "Util.scala").write_text("object Util { val changed = 1 }")
+
+    assert submit.sources_digest(project / "pom.xml") != before
+
+
 def test_the_jar_a_pom_makes_is_named_from_its_own_artifact_id(tmp_path):
     pom = tmp_path / "pom.xml"
     pom.write_text(
@@ -106,6 +122,26 @@ def test_the_jar_a_pom_makes_is_named_from_its_own_artifact_id(tmp_path):
         "</parent><artifactId>top-titles</artifactId></project>"
     )
     assert _pom_jar(pom) == tmp_path / "target" / "top-titles-2.1.jar"  # the parent's version
+
+
+def test_the_jar_a_pom_makes_is_named_by_its_builds_final_name_not_a_plugins(tmp_path):
+    pom = tmp_path / "pom.xml"
+    plugin = (
+        "<plugin><artifactId>maven-shade-plugin</artifactId>"
+        "<configuration><finalName>uber</finalName></configuration></plugin>"
+    )
+    pom.write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<artifactId>top-titles</artifactId><version>1.0</version>"
+        "<properties><revision>2.${patch}</revision><patch>3</patch></properties>"
+        f"<build><plugins>{plugin}</plugins>"
+        "<finalName>${project.artifactId}-${revision}</finalName></build></project>"
+    )
+    assert _pom_jar(pom) == tmp_path / "target" / "top-titles-2.3.jar"
+
+    pom.write_text(pom.read_text().replace("${revision}", "${env.BUILD}"))
+    with pytest.raises(SparkplateError, match=r"<finalName> is top-titles-\$\{env.BUILD\}"):
+        _pom_jar(pom)
 
 
 def test_without_mvn_the_projects_maven_wrapper_is_chosen(scala_project, monkeypatch, tmp_path):

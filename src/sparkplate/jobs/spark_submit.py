@@ -91,10 +91,24 @@ def sources_digest(pom: Path) -> str:
     rather than times, so copied, moved or deleted files count too."""
     digest = hashlib.sha256()
     root = pom.parent
-    inputs = sorted(p for folder in ("src/main", ".mvn") for p in (root / folder).rglob("*"))
+    inputs = sorted(p for folder in ("src/main", ".mvn") for p in _files_under(root / folder))
     for path in [pom, *(p for p in inputs if p.is_file())]:
         digest.update(f"{path.relative_to(root).as_posix()}\0{_file_digest(path)}\n".encode())
     return digest.hexdigest()
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under `folder`, through linked folders too (Maven compiles what they hold),
+    each real folder once (a link back up the tree would never end)."""
+    files, seen = [], set()
+    for current, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(current)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        files += [Path(current, name) for name in names]
+    return files
 
 
 def _file_digest(path: Path) -> str:

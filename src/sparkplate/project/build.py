@@ -73,18 +73,28 @@ def _child_text(element, tag: str) -> str | None:
 
 def _pom_jar(pom: Path) -> Path:
     """The jar `mvn package` makes: target/<finalName>.jar, or <artifactId>-<version>.jar (the
-    project's own, not its parent's; the version may come from the parent)."""
+    project's own, not its parent's; the version may come from the parent). Only the build's own
+    <finalName> names it: a plugin's (a shaded or assembled jar) names another file."""
     project = ElementTree.parse(pom).getroot()
     parents = [child for child in project if _tag(child) == "parent"]
-    values = {
-        "artifactId": _child_text(project, "artifactId") or "",
-        "version": _child_text(project, "version")
-        or (_child_text(parents[0], "version") if parents else None)
-        or "",
-    }
-    finals = [e.text.strip() for e in project.iter() if _tag(e) == "finalName" and e.text]
-    name = finals[0] if finals else "${project.artifactId}-${project.version}"
-    name = re.sub(r"\$\{project\.(artifactId|version)\}", lambda m: values.get(m[1], ""), name)
+    builds = [child for child in project if _tag(child) == "build"]
+    properties = [child for child in project if _tag(child) == "properties"]
+    values = {f"project.{key}": _child_text(project, key) for key in ("artifactId", "version")}
+    if not values["project.version"] and parents:
+        values["project.version"] = _child_text(parents[0], "version")
+    values.update((_tag(e), (e.text or "").strip()) for e in (properties[0] if properties else []))
+    name = (_child_text(builds[0], "finalName") if builds else None) or (
+        "${project.artifactId}-${project.version}"
+    )
+    for _ in range(10):  # a property may name another one
+        name = re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m[1]) or m[0], name)
+    if "${" in name:
+        raise SparkplateError(
+            f"cannot tell the name of the jar the pom makes: <finalName> is {name}",
+            file=pom,
+            fix="write the jar's name in <build><finalName>, or with ${project.artifactId}, "
+            "${project.version} and <properties> of this pom",
+        )
     return pom.parent / "target" / f"{name}.jar"
 
 
