@@ -146,18 +146,21 @@ def _wait_for_line(process: subprocess.Popen, text: str, timeout: float = 300) -
 
 
 def test_an_older_date_cannot_move_the_mark_back_while_a_newer_run_races_it(
-    spark, project, cli_warehouse
+    spark, project, cli_warehouse, tmp_path
 ):
-    """Run 1 (2024-01-01) reads the HWM, then stalls before writing it; run 2 (2024-01-02)
-    starts meanwhile. Unlocked, run 2 moved the mark to 01-02 and run 1 then wrote 01-01."""
+    """Run 1 (2024-01-01) reads the HWM, then stalls before writing it until run 2 (2024-01-02)
+    waits for the table. Unlocked, run 2 moved the mark to 01-02 and run 1 then wrote 01-01."""
     catalog, warehouse = cli_warehouse
     table = f"{catalog}.{TABLE}"
-    older = _start(project, warehouse, "2024-01-01", env={"SPARKPLATE_FAULT": "in_hwm:sleep=25"})
+    go = tmp_path / "go"
+    older = _start(project, warehouse, "2024-01-01", env={"SPARKPLATE_FAULT": f"in_hwm:wait={go}"})
     said = _wait_for_line(older, "hwm (HWM) ...")
     newer = _start(project, warehouse, "2024-01-02")
+    newer_said = _wait_for_line(newer, "waiting for the lock of table")
+    go.touch()
 
     older_out = said + older.communicate(timeout=300)[0]
-    newer_out = newer.communicate(timeout=300)[0]
+    newer_out = newer_said + newer.communicate(timeout=300)[0]
 
     assert older.returncode == 0, older_out
     assert newer.returncode == 0, newer_out

@@ -1,7 +1,8 @@
 """Fault points, a test hook: stop a run at a named step as a `kill -9` or a lost node would.
 
     SPARKPLATE_FAULT=after_publish sparkplate run main.sch.yaml   # killed there (SIGKILL)
-    SPARKPLATE_FAULT=in_hwm:sleep=5 sparkplate run main.sch.yaml       # paused there for 5 s
+    SPARKPLATE_FAULT=in_hwm:wait=/tmp/go sparkplate run main.sch.yaml  # paused there until
+                                                               # /tmp/go exists (5 minutes at most)
 
 The fault-injection tests (tests/test_faults.py) kill runs at every step of write-audit-publish
 and check that nothing is lost or published twice. Never set it outside tests.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 from sparkplate.errors import SparkplateError
 
@@ -37,7 +39,9 @@ def point(name: str) -> None:
         )
     if where != name:
         return
-    if action.startswith("sleep="):
-        time.sleep(float(action.removeprefix("sleep=")))
+    if action.startswith("wait="):  # until the test has seen what it waits for
+        release, deadline = Path(action.removeprefix("wait=")), time.monotonic() + 300
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
         return
     os.kill(os.getpid(), signal.SIGKILL)
