@@ -47,6 +47,13 @@ def ended_pid() -> int:
     return child.pid
 
 
+@pytest.fixture(autouse=True)
+def empty_spark_conf_dir(tmp_path_factory, monkeypatch):
+    """Spark's settings folder, empty: one with files turns CDS off (a SPARK_CONF_DIR the
+    machine sets, or a Spark install's own conf/), which only its own test is about."""
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path_factory.mktemp("spark-conf")))
+
+
 @pytest.fixture
 def own_cache(tmp_path, monkeypatch) -> dict:
     monkeypatch.setenv("SPARKPLATE_CACHE", str(tmp_path / "cache"))
@@ -134,7 +141,8 @@ def test_a_spark_conf_dir_with_files_turns_it_off_and_each_one_has_its_own_archi
 
     assert empty_conf is not None
     assert cds.plan(java, home, [], "2g") is None
-    monkeypatch.delenv("SPARK_CONF_DIR")
+    (tmp_path / "other-conf").mkdir()
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "other-conf"))
     assert cds.plan(java, home, [], "2g").folder != empty_conf.folder
 
 
