@@ -587,10 +587,11 @@ def main() -> None:
 
     # Last, in this process: it starts the bench's own JVM on the same warehouse.
     os.environ["SPARKPLATE_WAREHOUSE"] = env["SPARKPLATE_WAREHOUSE"]
-    bare_warm, main_warm = wap_overhead.report(project)
+    bare_warm, main_warm, steps = wap_overhead.report(project)
     FIGURES.update({"wap_bare_warm_s": round(bare_warm, 3), "wap_main_warm_s": round(main_warm, 3),
                     "wap_fixed_cost_warm_s": round(main_warm - bare_warm, 3),
                     "wap_overhead_warm": round(main_warm / bare_warm, 3)})  # fmt: skip
+    FIGURES.update({f"main_warm_step_s.{step}": round(s, 3) for step, s in steps.items()})
     ci_times()
     if args.json:
         write_json(args.json, args)
