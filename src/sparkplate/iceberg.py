@@ -31,6 +31,7 @@ from sparkplate.profiles import local_path
 
 WAP_PREFIX = "wap_"
 HWM_PREFIX = "sparkplate.hwm."
+HWM_KEYS = ("datetime", "timezone", "snapshot_id", "run_id")  # what set_hwm writes
 
 
 def table_exists(spark: SparkSession, table: str) -> bool:
@@ -66,14 +67,28 @@ def refresh(spark: SparkSession, table: str) -> None:
     spark.catalog.refreshTable(table)
 
 
+def _java_items(jcollection) -> list:
+    """A Java collection's elements, read by index. Not with py4j's iterator: it learns that it
+    has reached the end from a Java exception, which pyspark's error handler inspects with some
+    twenty calls into the JVM, about 20 ms each time."""
+    array = jcollection.toArray()
+    return [array[i] for i in range(len(array))]
+
+
+def _java_map(jmap, keys=None) -> dict:
+    """A Java map as a dict: all of it, or only `keys` (those it holds), one call a key."""
+    keys = _java_items(jmap.keySet()) if keys is None else keys
+    return {key: value for key in keys if (value := jmap.get(key)) is not None}
+
+
 def properties(spark: SparkSession, table: str) -> dict[str, str]:
-    return dict(_java_table(spark, table).properties())
+    return _java_map(_java_table(spark, table).properties())
 
 
 def _set_properties(jtable, props: dict[str, str]) -> dict[str, str]:
     """Set on the loaded table what differs from its properties, in one commit (none when
     nothing differs); returns what changed."""
-    current = dict(jtable.properties())
+    current = _java_map(jtable.properties(), props)
     changed = {k: str(v) for k, v in props.items() if current.get(k) != str(v)}
     if changed:
         update = jtable.updateProperties()
@@ -112,8 +127,7 @@ def _refs(spark: SparkSession, table: str) -> dict:
 
 
 def _refs_of(jtable) -> dict:
-    refs = jtable.refs()
-    return {name: refs.get(name) for name in refs.keySet()}
+    return _java_map(jtable.refs())
 
 
 @dataclass(frozen=True)
@@ -376,7 +390,7 @@ def set_hwm(
     """Move the HWM forward to `valid_through`; never back. Returns (moved, the HWM now)."""
     new = _aware(valid_through, tz, "the new high-water mark")
     jtable = _java_table(spark, table)  # one load: the HWM, main's head and the commit
-    current = _hwm_of(dict(jtable.properties()))
+    current = _hwm_of(_java_map(jtable.properties(), [HWM_PREFIX + key for key in HWM_KEYS]))
     if current.get("datetime"):
         stored = _aware(current["datetime"], current.get("timezone", "UTC"), f"{table}'s HWM")
         if stored >= new:
