@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sparkplate.errors import SparkplateError
-from sparkplate.sqlscript import run_sql_file, statements, unknown_variables
+from sparkplate.sqlscript import _created_meanwhile, run_sql_file, statements, unknown_variables
 from sparkplate.sqltext import read_ddl_columns
 
 SCRIPT = """-- a comment with an apostrophe: it's fine
@@ -122,3 +122,21 @@ def test_a_ddl_file_with_block_comments_and_nested_types_creates_its_table(spark
     }
     # What validation reads without Spark is what Spark made (field names compared as Spark does).
     assert {k: v.upper() for k, v in read_ddl_columns(ddl).items()} == spark_types
+
+
+@pytest.mark.spark
+def test_a_create_if_not_exists_that_lost_a_race_to_another_run_is_done(spark):
+    """Runs started at once on a new JDBC catalog race to create the namespace: the losers get
+    the database's duplicate-key error. What they asked for exists, so their DDL goes on."""
+    spark.sql("CREATE NAMESPACE IF NOT EXISTS raced_db")
+    spark.sql("CREATE TABLE IF NOT EXISTS raced_db.t (id INT) USING iceberg")
+    params = {"db": "raced_db", "table": "raced_db.t"}
+
+    assert _created_meanwhile(spark, "\n  create schema if not exists ${db}", params)
+    assert _created_meanwhile(spark, "CREATE DATABASE IF NOT EXISTS `raced_db`", params)
+    assert _created_meanwhile(spark, "CREATE TABLE IF NOT EXISTS ${table} (id INT)", params)
+    # Not created by anyone, or not a create-if-not-exists: the error stands.
+    assert not _created_meanwhile(spark, "CREATE SCHEMA IF NOT EXISTS raced_db_2", params)
+    assert not _created_meanwhile(spark, "CREATE TABLE IF NOT EXISTS raced_db.t2 (id INT)", {})
+    assert not _created_meanwhile(spark, "CREATE TABLE ${table} (id INT)", params)
+    assert not _created_meanwhile(spark, "INSERT INTO raced_db.t VALUES (1)", params)

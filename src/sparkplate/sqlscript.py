@@ -22,6 +22,12 @@ from sparkplate.sqltext import UnclosedComment, split_top_level, strip_comments
 
 # Where Spark says the error is, relative to the statement: "(line 2, pos 5)" or "; line 2 pos 5".
 _POSITION = re.compile(r"\s*[(;]?\s*line (\d+),? pos (\d+)\)?;?")
+# CREATE NAMESPACE (DATABASE, SCHEMA) or TABLE ... IF NOT EXISTS, and the name it creates.
+_CREATE_IF_NOT_EXISTS = re.compile(
+    r"\s*CREATE\s+(?:(NAMESPACE|DATABASE|SCHEMA)|(?:EXTERNAL\s+)?TABLE)\s+IF\s+NOT\s+EXISTS\s+"
+    r"([\w.`]+)",
+    re.IGNORECASE,
+)
 
 
 def _without_comments(text: str, file: object) -> str:
@@ -94,8 +100,28 @@ def run_sql_file(spark: SparkSession, path: Path, params: Mapping[str, object]) 
             try:
                 spark.sql(statement)
             except (PySparkException, Py4JJavaError) as err:
+                if _created_meanwhile(spark, statement, params):
+                    continue
                 message = spark_message(err)
                 position = _POSITION.search(message)
                 line = first_line + int(position[1]) - 1 if position else first_line
                 # The file and line replace Spark's position within the statement.
                 raise SparkplateError(_POSITION.sub("", message), file=f"{path}:{line}") from err
+
+
+def _created_meanwhile(spark: SparkSession, statement: str, params: Mapping[str, object]) -> bool:
+    """Whether a failed CREATE ... IF NOT EXISTS lost a race that left what it asked for.
+
+    Runs started at once on a new catalog all find the namespace missing and create it; Spark
+    takes the "already exists" of the ones that come second as done, but a JDBC catalog fails
+    them with its database's duplicate-key error instead.
+    """
+    filled = PARAM_REF.sub(lambda ref: str(params.get(ref[1], ref[0])), statement)
+    found = _CREATE_IF_NOT_EXISTS.match(filled)
+    if found is None:
+        return False
+    kind, name = found.groups()
+    try:
+        return spark.catalog.databaseExists(name) if kind else spark.catalog.tableExists(name)
+    except (PySparkException, Py4JJavaError):
+        return False
