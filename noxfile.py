@@ -153,9 +153,9 @@ def airflow(session: nox.Session) -> None:
     # command would then compile Airflow again (seconds each).
     compiled = ["--compile-bytecode"] if session.venv_backend == "uv" else []
     session.install(*compiled, AIRFLOW)
-    session.run(
-        "pytest", "-m", "airflow", "--durations=5", "tests/test_airflow.py", *session.posargs
-    )
+    # Its two groups of tests at once (each waits mostly on one JVM or Airflow at a time).
+    session.run("pytest", "-n", "2", "--dist", "loadgroup", "-m", "airflow", "--durations=5",
+                "tests/test_airflow.py", *session.posargs)  # fmt: skip
 
 
 @nox.session

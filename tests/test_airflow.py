@@ -4,6 +4,10 @@ that session installs it, next to sparkplate; sparkplate itself does not depend 
 A git repository holds three rendered pipelines (Spark SQL, PySpark, Scala). It is listed,
 tested and deployed with `sparkplate project`; Airflow imports every DAG and runs them with
 `airflow dags test` on SQLite, with no server.
+
+The session runs the tests in two groups at once (`--dist loadgroup`), each on a repository and
+Airflow of its own: production's deploy, run and rollback; and the repository's tests, then a
+branch's sandbox deploy. In one process they run in file order, on one repository.
 """
 
 from __future__ import annotations
@@ -127,7 +131,8 @@ def rows(spark, warehouse: Path, day: str) -> list:
     return sorted(tuple(r) for r in table.where(f"date = '{day}'").collect())
 
 
-def test_deploy_to_airflow_run_and_roll_back(repo, lake, airflow_env, spark, warehouse):
+@pytest.mark.xdist_group("repo_as_rendered")
+def test_a_repository_of_pipelines_is_listed_and_tested(repo):
     listed = sparkplate("project", "list", cwd=repo)
     assert "Maven Assets:\n-> ./scala_pipeline/pom.xml\nSummary: 1 found." in listed
     assert "SQL Script Assets:\n-> ./pyspark_pipeline" in listed
@@ -138,6 +143,9 @@ def test_deploy_to_airflow_run_and_roll_back(repo, lake, airflow_env, spark, war
         assert f"-> ./{recipe}_pipeline... PASSED" in tested
     assert "Testing Scheduler Workflows:" in tested and "Summary: 9 successful, 0 failed." in tested
 
+
+@pytest.mark.xdist_group("deployed_from_main")
+def test_deploy_to_airflow_run_and_roll_back(repo, lake, airflow_env, spark, warehouse):
     deployed = sparkplate("project", "deploy", cwd=repo)
     assert "DEPLOYED AS sparkplate.jar.top_scala.local.pipelines.main." in deployed
     bag = json.loads(call(sys.executable, "-c", DAGBAG, lake / "dags", cwd=lake, env=airflow_env
@@ -178,6 +186,7 @@ def test_deploy_to_airflow_run_and_roll_back(repo, lake, airflow_env, spark, war
     assert rows(spark, lake / "deployed", "2024-01-01") == first
 
 
+@pytest.mark.xdist_group("repo_as_rendered")
 def test_a_branch_deploys_a_sandbox_that_writes_its_own_warehouse(repo, lake, airflow_env, spark):
     production = lake / "deployed" / TABLE.replace(".", "/") / "metadata"
     before = sorted(p.name for p in production.iterdir()) if production.is_dir() else []
