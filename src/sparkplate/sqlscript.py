@@ -98,15 +98,28 @@ def run_sql_file(spark: SparkSession, path: Path, params: Mapping[str, object]) 
     with session_variables(spark, params):
         for first_line, statement in statements(text, path):
             try:
-                spark.sql(statement)
+                run_statement(spark, statement, params)
             except (PySparkException, Py4JJavaError) as err:
-                if _created_meanwhile(spark, statement, params):
-                    continue
                 message = spark_message(err)
                 position = _POSITION.search(message)
                 line = first_line + int(position[1]) - 1 if position else first_line
                 # The file and line replace Spark's position within the statement.
                 raise SparkplateError(_POSITION.sub("", message), file=f"{path}:{line}") from err
+
+
+def run_statement(
+    spark: SparkSession, statement: str, params: Mapping[str, object] | None = None
+) -> None:
+    """`spark.sql(statement)`, where a CREATE ... IF NOT EXISTS that fails while what it creates
+    exists counts as done: it lost a race with another run (see `_created_meanwhile`). Every
+    DDL sparkplate runs goes through here: the project's SQL files, the audit results table, the
+    mocks' tables. `params` fill the statement's `${...}` for that check (Spark fills them for
+    the statement itself)."""
+    try:
+        spark.sql(statement)
+    except (PySparkException, Py4JJavaError):
+        if not _created_meanwhile(spark, statement, params or {}):
+            raise
 
 
 def _created_meanwhile(spark: SparkSession, statement: str, params: Mapping[str, object]) -> bool:

@@ -14,6 +14,7 @@ from pyspark.sql import Column, Row, SparkSession
 from sparkplate import faults, iceberg
 from sparkplate.audits.base import AUDIT_FUNCTIONS, AuditContext, Outcome
 from sparkplate.errors import spark_message
+from sparkplate.sqlscript import run_statement
 from sparkplate.sqltext import quote_string, sql_literal
 
 # Reserved keys of an audit entry; everything else is an argument of the function.
@@ -205,10 +206,13 @@ def record(
     # Runs of every table append here, one at a time (the Hadoop catalog's commits are not safe
     # concurrently); taken after the audited table's lock, never before it, so no deadlock.
     with iceberg.table_lock(spark, target, about={"run_id": run_id, "workflow": workflow_id}):
-        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {target.rsplit('.', 1)[0]}")
-        spark.sql(
+        # The lock is this machine's only where the warehouse is not local: runs elsewhere may
+        # create these at the same moment.
+        run_statement(spark, f"CREATE NAMESPACE IF NOT EXISTS {target.rsplit('.', 1)[0]}")
+        run_statement(
+            spark,
             f"CREATE TABLE IF NOT EXISTS {target} ({RESULT_COLUMNS}) USING iceberg "
-            "COMMENT 'Every audit sparkplate ran: what was checked, expected and found.'"
+            "COMMENT 'Every audit sparkplate ran: what was checked, expected and found.'",
         )
         spark.sql(f"INSERT INTO {target} VALUES {values}")
 

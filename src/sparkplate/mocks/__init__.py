@@ -11,6 +11,7 @@ from pyspark.sql.functions import lit
 
 from sparkplate.errors import SparkplateError
 from sparkplate.mocks.spec import Mock, read_mock
+from sparkplate.sqlscript import run_statement
 from sparkplate.sqltext import sql_literal
 from sparkplate.yamlfile import load_yaml
 
@@ -132,13 +133,12 @@ def create_table(spark: SparkSession, mock: Mock) -> None:
     """Create the mock's table (and its namespace) with its columns, if it does not exist."""
     namespace = mock.table.rsplit(".", 1)[0] if "." in mock.table else None
     if namespace:
-        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
+        run_statement(spark, f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
     partitioning = (
         f" PARTITIONED BY ({', '.join(mock.partitioned_by)})" if mock.partitioned_by else ""
     )
-    spark.sql(
-        f"CREATE TABLE IF NOT EXISTS {mock.table} ({mock.ddl_columns}) USING iceberg" + partitioning
-    )
+    columns = f"({mock.ddl_columns}) USING iceberg{partitioning}"
+    run_statement(spark, f"CREATE TABLE IF NOT EXISTS {mock.table} {columns}")
 
 
 class MockSet:
