@@ -3,14 +3,15 @@
     python benchmarks/wap_overhead.py PROJECT_DIR   (the source table must hold 2024-01-01)
 
 Runs the bare write (the transform's main(), straight to a table) and the whole main workflow
-alternately, twice each after a warm-up, and compares the best times of each. The best main run
-is also split into its steps, timed around the functions that do them, to show where the fixed
-cost goes.
+alternately, three times each after a warm-up, and compares the median times of each. The median
+main run is also split into its steps, timed around the functions that do them, to show where the
+fixed cost goes.
 """
 
 from __future__ import annotations
 
 import io
+import statistics
 import sys
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from sparkplate.session import local_session
 # The steps of main, by what does them: each job type's runner, and the parts of `wap` that
 # are not a job (the audits' Spark jobs, the commit of their results, the publish commit).
 JOB_STEPS = {"Spark": "ddl", "Metadata": "metadata", "PySpark": "transform_write", "HWM": "hwm"}
+ROUNDS = 3  # of each, after a warm-up round; the figures are their medians
 PART_STEPS = {(audit, "run_audits"): "audits", (audit, "record"): "audit_record",
               (iceberg, "publish"): "publish"}  # fmt: skip
 
@@ -62,7 +64,7 @@ def step_timer():
 
 
 def measure(project: Path, date: str = "2024-01-01") -> tuple[float, float, dict[str, float]]:
-    """(best bare transform + write, best whole main workflow, that run's seconds by step)."""
+    """(median bare transform + write, median whole main workflow, that run's seconds by step)."""
     spark = local_session("sparkplate-bench")
     write = load_python_main(project / "src" / "pyspark_write.py")
     spark.sql("CREATE NAMESPACE IF NOT EXISTS bench")
@@ -81,7 +83,7 @@ def measure(project: Path, date: str = "2024-01-01") -> tuple[float, float, dict
 
     timings: dict[str, list[float]] = {"bare": [], "workflow": []}
     steps: list[dict[str, float]] = []
-    for round_ in range(3):
+    for round_ in range(ROUNDS + 1):
         for name, step in (("bare", bare), ("workflow", workflow)):
             with step_timer() as spent:
                 started = time.perf_counter()
@@ -91,14 +93,14 @@ def measure(project: Path, date: str = "2024-01-01") -> tuple[float, float, dict
                 timings[name].append(seconds)
                 if name == "workflow":
                     steps.append({**spent, "other": seconds - sum(spent.values())})
-    best = timings["workflow"].index(min(timings["workflow"]))
-    return min(timings["bare"]), timings["workflow"][best], steps[best]
+    middle = timings["workflow"].index(statistics.median_low(timings["workflow"]))
+    return statistics.median(timings["bare"]), timings["workflow"][middle], steps[middle]
 
 
 def report(project: Path) -> tuple[float, float, dict[str, float]]:
-    """Print the figures; return (bare, whole main workflow, its steps), best of 2, in seconds."""
+    """Print the figures; return (bare, whole main workflow, its steps), medians, in seconds."""
     bare, full, steps = measure(project)
-    print(f"{'bare transform + write (in one JVM, best of 2)':<44} {bare:>12.1f} s")
+    print(f"{f'bare transform + write (one JVM, median of {ROUNDS})':<44} {bare:>12.1f} s")
     print(f"{'main: ddl, metadata, WAP, audits, HWM':<44} {full:>12.1f} s")
     for step, seconds in sorted(steps.items(), key=lambda item: -item[1]):
         print(f"{'  of which ' + step:<44} {seconds:>12.2f} s")
