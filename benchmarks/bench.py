@@ -5,9 +5,12 @@
     nox -s bench -- --scale 1000000,4000000,16000000    main against a bare write, by size
 
 Each figure is printed with its target and the command that reproduces it by hand in the
-rendered project. Timings are wall-clock seconds: of a short run (up to some 15 s on 2 cores), the
-median of SHORT_RUNS runs; of a longer one, one run. The machine is noisy, so compare figures from
-the same bench. `--json PATH` also writes every figure under a stable name (FIGURES).
+rendered project. Timings are wall-clock seconds. A short run's (up to some 15 s on 2 cores: the
+unit tests, `main` and the bare write, Scala's `main`, each on Spark 3.5 and 4.1, the warm runs)
+is the median of SHORT_RUNS runs, and a ratio of two such runs the median of as many alternating
+pairs; a longer run's (`daily`, sparklyr's, `mvn test`, `main` on a cluster) is one run's. The
+machine is noisy, so compare figures from the same bench. `--json PATH` also writes every figure
+under a stable name (FIGURES).
 """
 
 from __future__ import annotations
@@ -155,21 +158,24 @@ def built_scala(dest: Path, spark: str | None = None) -> Path:
     return project
 
 
-def against_bare(
-    main_cmd: list, project: Path, env: dict, date: str, pairs: int = SHORT_RUNS
-) -> tuple[Watch, Watch, float]:
+def alternate(one: Watch, other: Watch, pairs: int = SHORT_RUNS) -> float:
+    """Run both `pairs` times, side by side, the one that goes first changing from pair to pair:
+    the median of the pairs' ratios (one / other), each of two runs that saw the same noise."""
+    ratios = []
+    for pair in range(pairs):
+        for watch in (one, other) if pair % 2 == 0 else (other, one):
+            watch.run()
+        ratios.append(one.seconds / other.seconds)
+    return statistics.median(ratios)
+
+
+def against_bare(main_cmd: list, project: Path, env: dict, date: str) -> tuple[Watch, Watch, float]:
     """`main` against the bare transform and write of the same date, as a user pays for each: one
-    process each, alternately, so that each main is compared with the bare write beside it.
-    (main, bare, the median of the pairs' ratios)."""
+    process each, in alternating pairs. (main, bare, the median of the pairs' ratios)."""
     main_run = Watch(main_cmd, project, env)
     bare = Watch([sys.executable, str(Path(__file__).with_name("bare_write.py")), str(project),
                   date], project, env)  # fmt: skip
-    ratios = []
-    for _ in range(pairs):
-        main_run.run()
-        bare.run()
-        ratios.append(main_run.seconds / bare.seconds)
-    return main_run, bare, statistics.median(ratios)
+    return main_run, bare, alternate(main_run, bare)
 
 
 def unit_tests(
@@ -188,9 +194,7 @@ def unit_tests(
     start_only.parent.mkdir(exist_ok=True)
     start_only.write_text("def test_session_start(spark):\n    pass\n")
     tests, start = Watch(pytest, project, env), Watch([*pytest, str(start_only)], project, env)
-    for _ in range(SHORT_RUNS):  # alternately, so both see the same noise
-        tests.run()
-        start.run()
+    ratio = alternate(tests, start)
     where = "" if recipe == "pyspark" else f"   (in {project})"
     report(f"{recipe}: {what}, cold (JVM included)", f"{tests.median:.1f} s", target,
            f"python -m pytest -q{where}", key=f"unit_tests_cold_s.{recipe}",
@@ -198,9 +202,8 @@ def unit_tests(
     report("  pytest that only starts the session", f"{start.median:.1f} s", "",
            f"python -m pytest -q {start_only.relative_to(project)}{where}",
            key=f"session_start_cold_s.{recipe}", number=start.median)  # fmt: skip
-    ratio = tests.median / start.median
     report("  ratio to only the session start", f"{ratio:.2f} x", ratio_target,
-           "the two figures above", key=f"unit_tests_vs_session_start.{recipe}",
+           "the median of the pairs above", key=f"unit_tests_vs_session_start.{recipe}",
            number=ratio)  # fmt: skip
 
 
@@ -250,31 +253,31 @@ def report_cluster(cluster_main: Watch, main_run: Watch, main_cmd: list) -> None
         "  ratio to main on local[*] + Hadoop catalog",
         f"{cluster_main.seconds / main_run.median:.2f} x",
         "",
-        "same runs",
+        "this one run against the median local main",
         key="cluster_main_vs_local",
         number=cluster_main.seconds / main_run.median,
     )
 
 
-def without_cds(project: Path, env: dict, bare: Watch, main_run: Watch, main_cmd: list) -> None:
-    """The bare write and `main` again without the class-data sharing archive, against the same
-    two runs with it: what the archive saves each start."""
+def without_cds(
+    project: Path, env: dict, bare: Watch, main_run: Watch, main_cmd: list, date: str
+) -> None:
+    """The bare write and `main` without the class-data sharing archive, measured as the runs
+    with it were: what the archive saves each start."""
     no_cds = {**env, "SPARKPLATE_CDS": "off"}
-    bare_off, main_off = Watch(bare.cmd, project, no_cds), Watch(main_cmd, project, no_cds)
-    bare_off.run()
-    main_off.run()
-    report("bare transform + write, CDS off", f"{bare_off.seconds:.1f} s", "", "SPARKPLATE_CDS=off "
-           "python benchmarks/bare_write.py", key="bare_write_cds_off_s",
-           number=bare_off.seconds)  # fmt: skip
-    report("main, CDS off", f"{main_off.seconds:.1f} s", "", f"SPARKPLATE_CDS=off "
-           f"{' '.join(main_cmd[1:])}", key="main_cds_off_s", number=main_off.seconds)  # fmt: skip
-    report("main: time saved by class-data sharing", f"{main_off.seconds / main_run.median:.2f} x",
-           "", "the two main runs above", key="cds_speedup.main",
-           number=main_off.seconds / main_run.median)  # fmt: skip
-    FIGURES["cds_speedup.bare"] = round(bare_off.seconds / bare.median, 3)
-    report("WAP + audits + HWM overhead, CDS off", f"{main_off.seconds / bare_off.seconds:.2f} x",
-           "", "same runs", key="wap_overhead_per_run_cds_off",
-           number=main_off.seconds / bare_off.seconds)  # fmt: skip
+    main_off, bare_off, per_run_off = against_bare(main_cmd, project, no_cds, date)
+    report("bare transform + write, CDS off", f"{bare_off.median:.1f} s", "", "SPARKPLATE_CDS=off "
+           f"python benchmarks/bare_write.py {project} {date}", key="bare_write_cds_off_s",
+           number=bare_off.median)  # fmt: skip
+    report("main, CDS off", f"{main_off.median:.1f} s", "", f"SPARKPLATE_CDS=off "
+           f"{' '.join(main_cmd[1:])}", key="main_cds_off_s", number=main_off.median)  # fmt: skip
+    report("main: time saved by class-data sharing", f"{main_off.median / main_run.median:.2f} x",
+           "", "main's median, CDS off against on", key="cds_speedup.main",
+           number=main_off.median / main_run.median)  # fmt: skip
+    FIGURES["cds_speedup.bare"] = round(bare_off.median / bare.median, 3)
+    report("WAP + audits + HWM overhead, CDS off", f"{per_run_off:.2f} x", "",
+           "the median of the pairs above", key="wap_overhead_per_run_cds_off",
+           number=per_run_off)  # fmt: skip
 
 
 def sparkplate_on(work: Path, line: str, pyspark: str) -> Path | None:
@@ -317,21 +320,19 @@ def spark_lines(work: Path, project: Path, env: dict, main_cmd: list, pyspark_ma
     print(f"(Spark 4.1's CDS archive ready: waited {wait_for_cds_builds():.0f} s more)\n",
           flush=True)  # fmt: skip
     pyspark41 = Watch(on41, project, env)
-    pyspark41.run()
-    report("pyspark: main on Spark 4.1", f"{pyspark41.seconds:.1f} s", "",
+    report("pyspark: main on Spark 4.1", f"{pyspark41.median_of():.1f} s", "",
            f"{' '.join(main_cmd[1:])}   (pyspark 4.1: {sparkplate41})",
-           key="spark41_main_s.pyspark", number=pyspark41.seconds)  # fmt: skip
-    ratio = pyspark41.seconds / pyspark_main.median
+           key="spark41_main_s.pyspark", number=pyspark41.median)  # fmt: skip
+    ratio = pyspark41.median / pyspark_main.median
     report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "",
-           "same warehouse, the run before", key="spark41_vs_35.pyspark", number=ratio)  # fmt: skip
+           "same warehouse, the medians", key="spark41_vs_35.pyspark", number=ratio)  # fmt: skip
     scala_run = Watch(on41, scala41, env)
-    scala_run.run()
-    report("scala: main on Spark 4.1 (Scala 2.13)", f"{scala_run.seconds:.1f} s", "",
+    report("scala: main on Spark 4.1 (Scala 2.13)", f"{scala_run.median_of():.1f} s", "",
            f"{' '.join(on41)}   (in {scala41})", key="spark41_main_s.scala",
-           number=scala_run.seconds)  # fmt: skip
-    ratio = scala_run.seconds / scala_main.median
-    report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "", "same warehouse",
-           key="spark41_vs_35.scala", number=ratio)  # fmt: skip
+           number=scala_run.median)  # fmt: skip
+    ratio = scala_run.median / scala_main.median
+    report("  ratio to the same main on Spark 3.5", f"{ratio:.2f} x", "",
+           "same warehouse, the medians", key="spark41_vs_35.scala", number=ratio)  # fmt: skip
 
 
 def wait_for_cds_builds(timeout_s: float = 300) -> float:
@@ -557,7 +558,7 @@ def main() -> None:
         "scala: main, ratio to the pyspark main run",
         f"{scala_main.median / main_run.median:.2f} x",
         "<= 1.15 x",
-        "same runs",
+        "the two medians",
         key="scala_main_vs_pyspark",
         number=scala_main.median / main_run.median,
     )
@@ -588,7 +589,7 @@ def main() -> None:
         "daily: ratio to one main run",
         f"{daily.seconds / main_run.median:.2f} x",
         "<= 1.5 x",
-        "same runs",
+        "this one run against main's median",
         key=f"daily{args.days}_vs_main",
         number=daily.seconds / main_run.median,
     )
@@ -623,7 +624,7 @@ def main() -> None:
         print("SKIPPED: sparklyr is not installed; its main and daily were not measured\n")
 
     if args.compare:
-        without_cds(project, env, bare, main_run, main_cmd)
+        without_cds(project, env, bare, main_run, main_cmd, main_date)
         # The same main on Spark 4.1, in the same warehouse, against the runs above on 3.5.
         spark_lines(work, project, env, main_cmd, main_run, scala_main)
     else:
