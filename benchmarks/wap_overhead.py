@@ -26,10 +26,11 @@ from sparkplate.jobs.base import JOB_TYPES
 from sparkplate.jobs.pyspark_job import load_python_main
 from sparkplate.session import local_session
 
+ROUNDS = 3  # of each, after a warm-up round; the figures are their medians
+
 # The steps of main, by what does them: each job type's runner, and the parts of `wap` that
 # are not a job (the audits' Spark jobs, the commit of their results, the publish commit).
 JOB_STEPS = {"Spark": "ddl", "Metadata": "metadata", "PySpark": "transform_write", "HWM": "hwm"}
-ROUNDS = 3  # of each, after a warm-up round; the figures are their medians
 PART_STEPS = {(audit, "run_audits"): "audits", (audit, "record"): "audit_record",
               (iceberg, "publish"): "publish"}  # fmt: skip
 
